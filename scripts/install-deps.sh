@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Install what building and testing libluo needs on Debian 12 / Ubuntu,
+# skipping what is already there.  Groups:
+#   build  compiler, meson, ninja, pkg-config       (always)
+#   test   Criterion                                 (tests, default on)
+#   vm     QEMU, busybox and the kernel build tools  (meson test --suite vm)
+# Usage: scripts/install-deps.sh [build] [test] [vm]   (default: build test)
+set -euo pipefail
+
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(build test)
+
+pkgs=()
+for g in "${groups[@]}"; do
+	case "$g" in
+	build) pkgs+=(gcc libc6-dev meson ninja-build pkg-config) ;;
+	test) pkgs+=(libcriterion-dev python3) ;;
+	vm) pkgs+=(qemu-system-x86 busybox-static cpio gzip xz-utils bc flex bison
+		   libelf-dev libssl-dev make apt dpkg ca-certificates) ;;
+	*) echo "install-deps: unknown group '$g' (build, test, vm)" >&2; exit 2 ;;
+	esac
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
