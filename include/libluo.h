@@ -380,17 +380,21 @@ int luo_session_preserve_fd(luo_session_t *session, int fd, uint64_t token);
  * caller) for the file preserved under @token in an incoming session.
  * Retrieving a token again gives another descriptor for the same file.
  *
- * Errors: -ENOENT (no such token), -EINVAL (outgoing or finished session),
- * -ECHILD, -EMFILE, -ENOMEM.
+ * A retrieved file cannot be preserved again (-EBUSY) until its session is
+ * finished: the kernel still owns it until then.
+ *
+ * Errors: -ENOENT (no such token, or the session was finished), -EINVAL
+ * (outgoing session), -ECHILD, -EMFILE, -ENOMEM.
  */
 int luo_session_retrieve_fd(luo_session_t *session, uint64_t token, int *fd);
 
 /**
  * luo_session_finish() - end an incoming session: files not retrieved are
- * discarded.  Retrieved descriptors stay valid.
+ * discarded.  Retrieved descriptors stay valid; nothing more can be
+ * retrieved.  Finishing again succeeds and does nothing, as in the kernel.
  *
- * Errors: -EINVAL (outgoing session, or already finished), -EBUSY (the
- * kernel refused; retry), -ECHILD.
+ * Errors: -EINVAL (outgoing session), -EBUSY (the kernel refused; retry),
+ * -ECHILD.
  */
 int luo_session_finish(luo_session_t *session);
 
