@@ -26,7 +26,11 @@
  *
  * Everything about a fake lives in its object: two fakes are two kernels.
  * All functions are thread-safe.  They return 0 (or a count) or a negative
- * errno, and write out-parameters only on success.
+ * errno, and write out-parameters only on success.  A fake cannot be used
+ * in a forked child (its state stays with the parent): every call there
+ * fails with -ECHILD.  Each descriptor the fake holds (a preserved file, a
+ * session) is a real descriptor of the process, so a request can also fail
+ * with -EMFILE or -ENFILE where the kernel would not.
  */
 #ifndef LIBLUO_FAKE_H
 #define LIBLUO_FAKE_H
@@ -89,6 +93,18 @@ int luo_fake_kexec(luo_fake_t *fake);
  * Errors: -EINVAL.
  */
 int luo_fake_inject_error(luo_fake_t *fake, enum luo_fake_op op, int error);
+
+/**
+ * luo_fake_set_limits() - lower the kernel's limits so that tests can reach
+ * -ENOSPC: at most @max_sessions outgoing sessions and @max_files files per
+ * session.  0 keeps the current value.  By default the fake uses Linux
+ * 7.2's limits for the page size (with 4 KiB pages: 510000 sessions,
+ * 630000 files per session).
+ *
+ * Errors: -EINVAL, -ECHILD.
+ */
+int luo_fake_set_limits(luo_fake_t *fake, unsigned int max_sessions,
+			unsigned int max_files);
 
 /** luo_fake_get_boot() - how many kexecs the fake went through (>= 0). */
 int luo_fake_get_boot(luo_fake_t *fake);

@@ -376,7 +376,7 @@ static int probe_direction(luo_ctx_t *ctx, int fd,
 LUO_EXPORT int luo_session_adopt_fd(luo_ctx_t *ctx, int fd,
 				    luo_session_t **ret)
 {
-	enum luo_session_direction dir;
+	enum luo_session_direction dir = LUO_SESSION_OUTGOING;
 	char name[LUO_K_NAME_LEN];
 	struct luo_session *s;
 	int r;
