@@ -39,8 +39,7 @@
  *    memfds is the inode: two open file descriptions of one memfd are the
  *    same file), then memfd_luo_preserve(): seals outside
  *    MEMFD_LUO_ALL_SEALS -EOPNOTSUPP, more than UINT_MAX pages -EFBIG.
- *    The order differs from the one in libluo's notes (-ENOSPC comes before
- *    -EBADF in the kernel); the kernel's is the one modelled.
+ *    Note that -ENOSPC comes before -EBADF in the kernel.
  *  - ENOSPC limits (kho_block.c, KHO_MAX_BLOCKS = 10000 blocks of one
  *    page, 16-byte header): a session holds (page - 16) / 64 files per
  *    block (struct luo_file_ser is 64 bytes) => 630000 files with 4 KiB
@@ -57,8 +56,7 @@
  *    injected LUO_FAKE_OP_FINISH error (and then the session is unchanged,
  *    as after a failed can_finish()).  Finish leaves the session in place
  *    with no files: finishing again returns 0 and RETRIEVE_FD returns
- *    -ENOENT, exactly like the kernel (libluo.h's notes say -EINVAL there;
- *    that is libluo's own bookkeeping, not the kernel's answer).
+ *    -ENOENT, exactly like the kernel.
  *  - mm/memfd_luo.c: carried are the bytes, the size (i_size at preserve
  *    time), the seals (at preserve time) and the file offset (at freeze,
  *    i.e. at luo_fake_kexec()).  The restored file is made like
