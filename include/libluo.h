@@ -21,6 +21,9 @@
  *    threads at once: each context serialises its work with its own mutex;
  *  - a context (or a session of it) used in a child process after fork()
  *    fails with -ECHILD: the child must create its own context;
+ *  - a context created without the device (luo_ctx_opts_set_open_device())
+ *    fails -ENODEV in every call that needs it: session create and
+ *    retrieve, and the original API;
  *  - no function keeps process-global state.
  *
  * This header is self-contained and compiles as C99 and C++.
@@ -167,8 +170,22 @@ int luo_ctx_opts_set_abi(luo_ctx_opts_t *opts, enum luo_abi abi);
 int luo_ctx_opts_set_fake(luo_ctx_opts_t *opts, luo_fake_t *fake);
 
 /**
- * luo_ctx_opts_set_log() - log callback and the highest syslog priority
- * passed to it (LOG_ERR = 3 .. LOG_DEBUG = 7).  libluo is silent by
+ * luo_ctx_opts_set_open_device() - whether luo_ctx_new() opens the device
+ * (true, the default).  The device is single-open: in the model where one
+ * agent holds /dev/liveupdate and hands sessions to other processes (see
+ * luo_session_send()), those processes create their context with false.
+ * Such a context speaks the mainline ABI, can adopt and receive sessions
+ * and work on them; luo_session_create(), luo_session_retrieve() and the
+ * original API fail there with -ENODEV.
+ *
+ * Errors: -EINVAL (@opts is NULL).
+ */
+int luo_ctx_opts_set_open_device(luo_ctx_opts_t *opts, bool open_device);
+
+/**
+ * luo_ctx_opts_set_log() - log callback (NULL: stderr) and the highest
+ * syslog priority passed to it (LOG_ERR = 3 .. LOG_DEBUG = 7).  libluo is
+ * silent by
  * default; the environment variable LIBLUO_LOG (err, warning, notice, info,
  * debug or 0..7, read with secure_getenv()) raises the priority, and a
  * context with no callback then logs to stderr.
@@ -256,7 +273,15 @@ bool luo_is_available(void);
  * otherwise PREPARED between luo_prepare() and luo_cancel(); otherwise
  * NORMAL.  FROZEN is never seen by a running process.
  *
- * Errors: -EINVAL, -ECHILD, errors of the kernel.
+ * Mainline caveat: the kernel can only tell whether the manifest exists by
+ * handing it out, once per boot.  The first context that asks (this call,
+ * or luo_fd_preserve(), luo_fd_restore(), luo_prepare(), luo_finish())
+ * takes it; if that context is dropped before luo_finish(), the kernel
+ * finishes the manifest and later contexts see NORMAL.  After a live
+ * update, the process that restores the tokens must be the one that asks.
+ *
+ * Errors: -EINVAL, -ECHILD, -ENODEV (context without the device), errors
+ * of the kernel.
  */
 int luo_get_state(luo_ctx_t *ctx, enum luo_state *state);
 
@@ -350,7 +375,8 @@ int luo_token_foreach(luo_ctx_t *ctx, luo_token_fn fn, void *userdata);
  * LUO_SESSION_CLOSE_FORCE does.  Keep the handle until the kexec.
  *
  * Errors: -EINVAL (bad name), -EEXIST (an outgoing session has that name),
- * -EOPNOTSUPP (RFC ABI), -ECHILD, -EMFILE, -ENOMEM, -ENOSPC.
+ * -EOPNOTSUPP (RFC ABI), -ENODEV (context without the device), -ECHILD,
+ * -EMFILE, -ENOMEM, -ENOSPC.
  */
 int luo_session_create(luo_ctx_t *ctx, const char *name, luo_session_t **ret);
 
@@ -359,7 +385,7 @@ int luo_session_create(luo_ctx_t *ctx, const char *name, luo_session_t **ret);
  * @name.  A session can be retrieved once per boot.
  *
  * Errors: -ENOENT (no such session), -EINVAL (bad name, or already
- * retrieved), -EOPNOTSUPP, -ECHILD, -EMFILE, -ENOMEM.
+ * retrieved), -EOPNOTSUPP, -ENODEV, -ECHILD, -EMFILE, -ENOMEM.
  */
 int luo_session_retrieve(luo_ctx_t *ctx, const char *name,
 			 luo_session_t **ret);

@@ -79,6 +79,15 @@ LUO_EXPORT int luo_ctx_opts_set_fake(luo_ctx_opts_t *opts, luo_fake_t *fake)
 	return 0;
 }
 
+LUO_EXPORT int luo_ctx_opts_set_open_device(luo_ctx_opts_t *opts,
+					    bool open_device)
+{
+	if (!opts)
+		return -EINVAL;
+	opts->no_device = !open_device;
+	return 0;
+}
+
 static bool priority_valid(int priority)
 {
 	return priority >= LOG_EMERG && priority <= LOG_DEBUG;
@@ -106,6 +115,15 @@ int luo_ctx_check(const luo_ctx_t *ctx)
 	if (getpid() != ctx->pid)
 		return -ECHILD;
 	return 0;
+}
+
+int luo_ctx_check_device(const luo_ctx_t *ctx)
+{
+	int r = luo_ctx_check(ctx);
+
+	if (r == 0 && ctx->dev_fd < 0)
+		r = -ENODEV;
+	return r;
 }
 
 void luo_ctx_lock(luo_ctx_t *ctx)
@@ -275,6 +293,13 @@ LUO_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 		ctx->backend_data = luo_fake_ref(opts->fake);
 	} else {
 		ctx->ops = &luo_backend_kernel_ops;
+	}
+
+	if (opts->no_device) {
+		/* sessions exist only on the mainline ABI */
+		ctx->abi = LUO_ABI_MAINLINE;
+		*ret = ctx;
+		return 0;
 	}
 
 	r = ctx->ops->open(ctx->backend_data, ctx->device, O_RDWR | O_CLOEXEC);

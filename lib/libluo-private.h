@@ -35,6 +35,7 @@
 struct luo_ctx_opts {
 	char *device;
 	enum luo_abi abi;
+	bool no_device;   /* sessions received from the device's holder only */
 	luo_fake_t *fake; /* reference held; NULL = real kernel */
 	luo_log_fn log_fn;
 	void *log_data;
@@ -60,7 +61,7 @@ struct luo_ctx {
 
 	const struct luo_backend_ops *ops;
 	void *backend_data; /* luo_fake_t * with a reference, or NULL */
-	int dev_fd;
+	int dev_fd; /* -1 in a context made without the device */
 	enum luo_abi abi;
 	char *device;
 
@@ -80,6 +81,8 @@ struct luo_ctx {
 /* ---- ctx.c ---- */
 /* 0 if @ctx may be used by this process, -EINVAL (NULL) or -ECHILD. */
 int luo_ctx_check(const luo_ctx_t *ctx);
+/* luo_ctx_check(), then -ENODEV if the context has no device. */
+int luo_ctx_check_device(const luo_ctx_t *ctx);
 void luo_ctx_lock(luo_ctx_t *ctx);
 void luo_ctx_unlock(luo_ctx_t *ctx);
 int luo_ctx_ioctl(luo_ctx_t *ctx, int fd, unsigned long request, void *arg);

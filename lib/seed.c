@@ -49,7 +49,7 @@ static void token_session_name(uint64_t token, char name[LUO_K_NAME_LEN])
 /* Lock the context after the usual checks; the caller unlocks. */
 static int seed_enter(luo_ctx_t *ctx)
 {
-	int r = luo_ctx_check(ctx);
+	int r = luo_ctx_check_device(ctx);
 
 	if (r < 0)
 		return r;

@@ -143,13 +143,15 @@ static int check_name(const char *name)
 	return 0;
 }
 
-static int ctx_enter_sessions(luo_ctx_t *ctx)
+static int ctx_enter_sessions(luo_ctx_t *ctx, bool need_device)
 {
 	int r = luo_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
-	return ctx->abi == LUO_ABI_MAINLINE ? 0 : -EOPNOTSUPP;
+	if (ctx->abi != LUO_ABI_MAINLINE)
+		return -EOPNOTSUPP;
+	return need_device && ctx->dev_fd < 0 ? -ENODEV : 0;
 }
 
 /* Wrap a new session fd into a public handle; closes @fd on failure. */
@@ -172,7 +174,7 @@ LUO_EXPORT int luo_session_create(luo_ctx_t *ctx, const char *name,
 {
 	int fd, r;
 
-	r = ctx_enter_sessions(ctx);
+	r = ctx_enter_sessions(ctx, true);
 	if (r < 0)
 		return r;
 	if (!ret || check_name(name) < 0)
@@ -201,7 +203,7 @@ LUO_EXPORT int luo_session_retrieve(luo_ctx_t *ctx, const char *name,
 {
 	int fd, r;
 
-	r = ctx_enter_sessions(ctx);
+	r = ctx_enter_sessions(ctx, true);
 	if (r < 0)
 		return r;
 	if (!ret || check_name(name) < 0)
@@ -381,7 +383,7 @@ LUO_EXPORT int luo_session_adopt_fd(luo_ctx_t *ctx, int fd,
 	struct luo_session *s;
 	int r;
 
-	r = ctx_enter_sessions(ctx);
+	r = ctx_enter_sessions(ctx, false);
 	if (r < 0)
 		return r;
 	if (!ret || fd < 0)
@@ -503,7 +505,7 @@ LUO_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
 	int fd = -1, nfds = 0, r;
 	ssize_t n;
 
-	r = ctx_enter_sessions(ctx);
+	r = ctx_enter_sessions(ctx, false);
 	if (r < 0)
 		return r;
 	if (!ret || sock < 0)

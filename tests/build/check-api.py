@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Check that libluo's public API is the same everywhere it is written down.
+
+  check-api.py symbols --cc=CC... -I DIR --header H... --version-script F
+                       --library LIB.so --static-library LIB.a
+                       --soname NAME --nm NM --readelf READELF
+      The functions declared in the public headers, the global: list of the
+      version script and the dynamic symbols the shared library defines are
+      the same three sets; every export carries a version of the script; the
+      SONAME is NAME; the static library defines no global symbol outside
+      libluo's namespace.
+
+  check-api.py man --cc=CC... -I DIR --header H... --man-dir DIR...
+                   [--groff GROFF]
+      Every public function has a man page (a page or a .so link to one),
+      the page it leads to shows it in its SYNOPSIS and names it in its
+      ERRORS section, and has RETURN VALUE and THREAD SAFETY sections; the
+      pages name no function or type the headers lack; groff has nothing to
+      say.
+
+Function names are taken from the preprocessed headers (cc -E), so comments
+and #ifdef __cplusplus blocks do not get in the way.  Exit status: 0 pass,
+1 fail, 77 skip (a tool is missing).
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+SKIP = 77
+
+
+def fail(errors):
+    for e in errors:
+        print("FAIL: " + e)
+    return 1 if errors else 0
+
+
+def preprocess(cc, incdirs, header):
+    """The text of @header alone, preprocessed (no system headers)."""
+    cmd = list(cc) + ["-E", "-x", "c", "-std=c99"]
+    for d in incdirs:
+        cmd += ["-I", d]
+    cmd.append(header)
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    want = os.path.realpath(header)
+    keep, lines = False, []
+    for line in out.splitlines():
+        m = re.match(r'#\s*(?:line\s+)?\d+\s+"([^"]*)"', line)
+        if m:
+            keep = os.path.realpath(m.group(1)) == want
+            continue
+        if keep:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def declarations(text):
+    """(functions, type names and tags) declared at file scope in @text."""
+    text = re.sub(r"__attribute__\s*\(\(.*?\)\)", " ", text, flags=re.S)
+    funcs, types = [], []
+    depth, stmt = 0, []
+    for ch in text:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        if ch == ";" and depth == 0:
+            s = " ".join("".join(stmt).split())
+            stmt = []
+            types += re.findall(r"\b(?:enum|struct|union)\s+(\w+)", s)
+            if s.startswith("typedef"):
+                m = re.search(r"\(\s*\*\s*(\w+)\s*\)\s*\(", s) or \
+                    re.search(r"(\w+)\s*$", s)
+                if m:
+                    types.append(m.group(1))
+            elif "{" not in s:
+                m = re.match(r"[^(]*?\b([A-Za-z_]\w*)\s*\(", s)
+                if m:
+                    funcs.append(m.group(1))
+        else:
+            stmt.append(ch)
+    return funcs, types
+
+
+def public_api(args):
+    funcs, types = [], []
+    for h in args.header:
+        f, t = declarations(preprocess(args.cc, args.include, h))
+        funcs += f
+        types += t
+    dups = sorted({f for f in funcs if funcs.count(f) > 1})
+    return set(funcs), set(types), dups
+
+
+def version_script(path):
+    """{node: [global names]} and problems found in the script."""
+    text = open(path).read()
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"#[^\n]*", " ", text)
+    nodes, problems = {}, []
+    for m in re.finditer(r"([\w.]+)\s*\{(.*?)\}\s*([\w.]*)\s*;", text,
+                         flags=re.S):
+        node, body = m.group(1), m.group(2)
+        glob = re.search(r"global\s*:(.*?)(?:local\s*:|$)", body, flags=re.S)
+        names = []
+        if glob:
+            names = [n.strip() for n in glob.group(1).split(";") if n.strip()]
+        for n in names:
+            if re.search(r"[*?\[]", n):
+                problems.append("version script: wildcard %r in %s global:"
+                                % (n, node))
+        nodes[node] = names
+    if not nodes:
+        problems.append("version script: no version node found")
+    elif not re.search(r"local\s*:\s*\*\s*;", text):
+        problems.append("version script: no 'local: *;'")
+    return nodes, problems
+
+
+def run(cmd):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout
+
+
+def check_symbols(args):
+    errors = []
+    api, _types, dups = public_api(args)
+    errors += ["%s is declared twice in the headers" % d for d in dups]
+    if not api:
+        errors.append("no function found in the headers")
+
+    nodes, problems = version_script(args.version_script)
+    errors += problems
+    script = {}
+    for node, names in nodes.items():
+        for n in names:
+            if n in script:
+                errors.append("version script lists %s twice" % n)
+            script[n] = node
+
+    exported = {}
+    out = run([args.nm, "-D", "--defined-only", args.library])
+    # nm shows symbol versions since binutils 2.35; older ones cannot tell.
+    versioned = "@" in out
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) < 2:
+            continue
+        kind, name = f[-2], f[-1]
+        base, _, version = name.partition("@")
+        version = version.lstrip("@")
+        if kind == "A" and base in nodes:
+            continue  # the version definition itself
+        if kind not in ("T", "i"):
+            errors.append("exported symbol %s is not a function (nm type %s)"
+                          % (base, kind))
+        if version and version != script.get(base, version):
+            errors.append("%s is exported with version %s, the script "
+                          "says %s" % (base, version, script[base]))
+        if not version and nodes and versioned:
+            errors.append("%s is exported without a symbol version" % base)
+        exported[base] = version
+
+    for name, what in ((set(script), "the version script"),
+                       (set(exported), "the exports of %s" % args.library)):
+        for f in sorted(api - name):
+            errors.append("%s is declared in the headers but missing from %s"
+                          % (f, what))
+        for f in sorted(name - api):
+            errors.append("%s is in %s but not declared in the headers"
+                          % (f, what))
+
+    dyn = run([args.readelf, "-d", "-W", args.library])
+    m = re.search(r"\(SONAME\).*\[(.*)\]", dyn)
+    soname = m.group(1) if m else None
+    if soname != args.soname:
+        errors.append("SONAME is %s, expected %s" % (soname, args.soname))
+
+    if args.static_library:
+        # Everything a static link pulls in shares the program's namespace.
+        out = run([args.nm, "-g", "--defined-only", args.static_library])
+        for line in out.splitlines():
+            f = line.split()
+            # "__" names are the toolchain's (__odr_asan.*, __gcov_*, ...)
+            if len(f) == 3 and not re.match(r"(_?_?(luo|libluo)_|__)", f[2]):
+                errors.append("%s defines global symbol %s outside the "
+                              "luo_ namespace"
+                              % (os.path.basename(args.static_library), f[2]))
+
+    if not errors:
+        print("%d public functions; headers, version script and %s agree; "
+              "SONAME %s" % (len(api), os.path.basename(args.library), soname))
+    return fail(errors)
+
+
+MAN_REF = re.compile(r"\b(luo_[a-z0-9_]+)")
+# Functions of the original libluo that libluo(3) names when it tells how to
+# port from it.
+HISTORICAL = {"luo_init", "luo_cleanup"}
+
+
+def strip_comments(text):
+    """A page without its comment lines, stripped."""
+    return "\n".join(l for l in text.splitlines()
+                     if not re.match(r'\.\s*\\"', l)).strip()
+
+
+def read_page(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
+def check_man(args):
+    errors = []
+    api, types, _dups = public_api(args)
+    pages = {}
+    for d in args.man_dir:
+        for name in sorted(os.listdir(d)):
+            if re.search(r"\.[1-8]$", name):
+                pages.setdefault(name, os.path.join(d, name))
+
+    def resolve(page):
+        """Follow .so links: (final page name, text) or (None, error)."""
+        seen = []
+        while page in pages and page not in seen:
+            seen.append(page)
+            text = read_page(pages[page])
+            m = re.match(r"\.so\s+(\S+)\s*$", strip_comments(text))
+            if not m:
+                return page, text
+            page = os.path.basename(m.group(1))
+        return None, "leads to %s, which does not exist" % " -> ".join(
+            seen + [page])
+
+    for f in sorted(api):
+        page = f + ".3"
+        if page not in pages:
+            errors.append("%s has no man page %s" % (f, page))
+            continue
+        target, text = resolve(page)
+        if target is None:
+            errors.append("%s: %s" % (page, text))
+            continue
+        syn = re.search(r"^\.SH\s+\"?SYNOPSIS\"?\s*$(.*?)^\.SH",
+                        text, flags=re.S | re.M)
+        if not syn or not re.search(r"\b%s\s*\(" % f, syn.group(1)):
+            errors.append("%s (for %s) does not show %s() in its SYNOPSIS"
+                          % (target, f, f))
+        for section in ("RETURN VALUE", "ERRORS", "THREAD SAFETY"):
+            if not re.search(r"^\.SH\s+\"?%s\"?\s*$" % section, text,
+                             flags=re.M):
+                errors.append("%s (for %s) has no %s section"
+                              % (target, f, section))
+        errs = re.search(r"^\.SH\s+\"?ERRORS\"?\s*$(.*?)^\.SH", text,
+                         flags=re.S | re.M)
+        if errs and not re.search(r"\b%s\b" % f, errs.group(1)):
+            errors.append("%s does not name %s in its ERRORS section"
+                          % (target, f))
+
+    known = api | types | HISTORICAL
+    for page, path in sorted(pages.items()):
+        text = read_page(path)
+        for ref in sorted(set(MAN_REF.findall(text))):
+            if ref not in known:
+                errors.append("%s names %s, which the headers do not declare"
+                              % (page, ref))
+        if args.groff and not strip_comments(text).startswith(".so"):
+            r = subprocess.run([args.groff, "-man", "-t", "-ww", "-z", path],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True)
+            if r.returncode != 0 or r.stdout.strip():
+                errors.append("groff on %s: %s" % (page, r.stdout.strip()))
+
+    if not errors:
+        print("%d public functions, each with a man page; %d pages checked%s"
+              % (len(api), len(pages), " with groff" if args.groff else ""))
+    return fail(errors)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("mode", choices=("symbols", "man"))
+    p.add_argument("--cc", action="append", required=True,
+                   help="the C compiler command, one --cc=WORD per word")
+    p.add_argument("-I", "--include", action="append", default=[])
+    p.add_argument("--header", action="append", required=True)
+    p.add_argument("--version-script")
+    p.add_argument("--library")
+    p.add_argument("--static-library")
+    p.add_argument("--soname")
+    p.add_argument("--nm")
+    p.add_argument("--readelf")
+    p.add_argument("--man-dir", action="append", default=[])
+    p.add_argument("--groff")
+    args = p.parse_args()
+
+    if args.mode == "symbols":
+        for opt in ("version_script", "library", "soname", "nm", "readelf"):
+            if not getattr(args, opt):
+                p.error("symbols needs --" + opt.replace("_", "-"))
+        return check_symbols(args)
+    if not args.man_dir:
+        p.error("man needs --man-dir")
+    return check_man(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Build and run tests/build/consumer, a project that uses libluo:
+#
+#  1. with libluo as a meson subproject (a copy of this source tree in
+#     consumer/subprojects/libluo, found through meson.override_dependency);
+#  2. with libluo installed: `meson install --destdir` of the build tree
+#     under test, found by pkg-config (PKG_CONFIG_SYSROOT_DIR points into the
+#     DESTDIR, so any --prefix works), linked shared, then statically, then
+#     with a plain `cc $(pkg-config --cflags --libs libluo)`.
+#
+# Usage: check-consumer.sh SOURCE_ROOT BUILD_ROOT
+# Environment: MESON (default: meson), CC (default: cc), PKG_CONFIG
+# (default: pkg-config), READELF (default: readelf), SANITIZE (the b_sanitize
+# of the build under test: the consumers are built the same way, or they
+# could not load its libluo), LIBLUO_KEEP_TMP=1 keeps the scratch directory.
+set -eu
+
+src=$(cd "$1" && pwd)
+build=$(cd "$2" && pwd)
+consumer=$src/tests/build/consumer
+MESON=${MESON:-meson}
+CC=${CC:-cc}
+PKG_CONFIG=${PKG_CONFIG:-pkg-config}
+READELF=${READELF:-readelf}
+SANITIZE=${SANITIZE:-none}
+san_cflags=
+[ "$SANITIZE" = none ] || san_cflags=-fsanitize=$SANITIZE
+
+# meson test points LD_LIBRARY_PATH at the build tree, which would shadow
+# the libluo each consumer is meant to run with.
+unset LD_LIBRARY_PATH
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/libluo-consumer.XXXXXX")
+if [ "${LIBLUO_KEEP_TMP:-0}" = 1 ]; then
+	echo "scratch directory: $tmp"
+else
+	trap 'rm -rf "$tmp"' EXIT
+	trap 'exit 1' INT TERM # so that the EXIT trap runs on a timeout
+fi
+
+step() { printf '\n=== %s\n' "$*"; }
+die() { echo "FAIL: $*"; exit 1; }
+# Run a command quietly; show its output only if it fails.
+quiet() {
+	if ! "$@" >"$tmp/log" 2>&1; then
+		cat "$tmp/log"
+		die "$*"
+	fi
+}
+
+new_consumer() {
+	mkdir -p "$1"
+	cp "$consumer/meson.build" "$consumer/meson_options.txt" \
+		"$consumer/main.c" "$1/"
+}
+
+# --- 1. subproject ----------------------------------------------------------
+step "consumer with libluo as a subproject"
+sub=$tmp/sub
+new_consumer "$sub"
+# A copy of the source tree, without what a subproject build does not read
+# (tests/ and bench/ are off there) and without build directories.
+mkdir -p "$sub/subprojects/libluo"
+for entry in "$src"/* "$src"/.[!.]*; do
+	[ -e "$entry" ] || continue
+	case ${entry##*/} in .git|tests|bench|subprojects) continue ;; esac
+	[ -d "$entry/meson-private" ] && continue
+	cp -R "$entry" "$sub/subprojects/libluo/"
+done
+quiet "$MESON" setup --force-fallback-for=libluo -Db_sanitize="$SANITIZE" \
+	"$sub/build" "$sub"
+quiet "$MESON" compile -C "$sub/build"
+"$sub/build/consumer" || die "the consumer built with the subproject failed"
+# It must run with the subproject's own libluo (build rpath).
+! command -v ldd >/dev/null ||
+	ldd "$sub/build/consumer" | grep -q "$sub/build/subprojects/libluo/lib/libluo.so.1" ||
+	die "the subproject consumer does not use the subproject's libluo"
+
+# --- 2. installed, through pkg-config --------------------------------------
+step "meson install --destdir of $build"
+dest=$tmp/dest
+quiet "$MESON" install -C "$build" --no-rebuild --destdir "$dest"
+
+pc=$(find "$dest" -name libluo.pc | head -n 1)
+[ -n "$pc" ] || die "no libluo.pc installed"
+so=$(find "$dest" -name libluo.so.1 | head -n 1)
+[ -n "$so" ] || die "no libluo.so.1 installed"
+libdir=$(dirname "$so")
+for f in "$libdir/libluo.so" "$libdir/libluo.a"; do
+	[ -e "$f" ] || die "$f is not installed"
+done
+for h in libluo.h libluo-fake.h; do
+	[ -n "$(find "$dest" -path "*/include/$h")" ] || die "$h is not installed"
+done
+[ -n "$(find "$dest" -path '*/bin/luoctl')" ] || die "luoctl is not installed"
+echo "installed: $(cd "$dest" && find . -type f | sort | tr '\n' ' ')"
+
+PKG_CONFIG_PATH=$(dirname "$pc")
+PKG_CONFIG_LIBDIR=$PKG_CONFIG_PATH
+PKG_CONFIG_SYSROOT_DIR=$dest
+# Filter no "system" directory out: they are system directories of /, not
+# of the DESTDIR.
+PKG_CONFIG_SYSTEM_INCLUDE_PATH=/nonexistent
+PKG_CONFIG_SYSTEM_LIBRARY_PATH=/nonexistent
+export PKG_CONFIG_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR \
+	PKG_CONFIG_SYSTEM_INCLUDE_PATH PKG_CONFIG_SYSTEM_LIBRARY_PATH
+LD_LIBRARY_PATH=$libdir
+export LD_LIBRARY_PATH
+echo "pkg-config: libluo $($PKG_CONFIG --modversion libluo):" \
+	"$($PKG_CONFIG --cflags --libs libluo)"
+
+needs_libluo() {
+	"$READELF" -d "$1" | grep -q 'NEEDED.*\[libluo\.so\.1\]'
+}
+
+step "consumer with libluo from pkg-config, shared"
+pcb=$tmp/pc
+new_consumer "$pcb"
+quiet "$MESON" setup --wrap-mode=nofallback -Db_sanitize="$SANITIZE" \
+	"$pcb/build" "$pcb"
+quiet "$MESON" compile -C "$pcb/build"
+needs_libluo "$pcb/build/consumer" || die "consumer does not link libluo.so.1"
+"$pcb/build/consumer" || die "the consumer linked with the installed libluo failed"
+
+step "consumer with libluo from pkg-config, static"
+quiet "$MESON" setup --wrap-mode=nofallback -Db_sanitize="$SANITIZE" \
+	-Dstatic=true "$pcb/build-static" "$pcb"
+quiet "$MESON" compile -C "$pcb/build-static"
+! needs_libluo "$pcb/build-static/consumer" ||
+	die "the static consumer still needs libluo.so.1"
+"$pcb/build-static/consumer" || die "the statically linked consumer failed"
+
+step "cc \$(pkg-config --cflags --libs libluo)"
+# shellcheck disable=SC2046,SC2086 # word splitting wanted
+quiet $CC $san_cflags -o "$tmp/consumer-cc" "$consumer/main.c" \
+	$($PKG_CONFIG --cflags --libs libluo)
+"$tmp/consumer-cc" || die "the consumer built with cc failed"
+# shellcheck disable=SC2046,SC2086
+quiet $CC $san_cflags -o "$tmp/demo-cc" "$src/examples/demo.c" \
+	$($PKG_CONFIG --cflags --libs libluo)
+"$tmp/demo-cc" --fake >"$tmp/demo.out" || die "examples/demo.c built with cc failed"
+
+echo
+echo "all consumer builds passed"

@@ -1,0 +1,117 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# luoctl against the fake kernel (--fake): exit codes 0/1/2, output formats,
+# error hints, and hold's two ways of ending (command, signal).
+#
+# Usage: check-luoctl.sh PATH/TO/luoctl
+set -u
+
+luoctl=$1
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/libluo-luoctl.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+failures=0
+# expect STATUS [--out REGEX] [--err REGEX] -- ARGS...: run luoctl ARGS,
+# check its exit status and that stdout/stderr match the extended REGEXes.
+expect() {
+	want=$1
+	shift
+	out_re= err_re=
+	while [ "$1" != -- ]; do
+		case $1 in
+		--out) out_re=$2 ;;
+		--err) err_re=$2 ;;
+		esac
+		shift 2
+	done
+	shift
+	"$luoctl" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	got=$?
+	ok=1
+	[ "$got" = "$want" ] || ok=0
+	[ -z "$out_re" ] || grep -Eq -- "$out_re" "$tmp/out" || ok=0
+	[ -z "$err_re" ] || grep -Eq -- "$err_re" "$tmp/err" || ok=0
+	if [ $ok = 1 ]; then
+		echo "ok:   luoctl $* -> $got"
+	else
+		echo "FAIL: luoctl $*: exit $got (want $want)" \
+			"${out_re:+stdout ~ /$out_re/}" "${err_re:+stderr ~ /$err_re/}"
+		sed 's/^/    out: /' "$tmp/out"
+		sed 's/^/    err: /' "$tmp/err"
+		failures=$((failures + 1))
+	fi
+}
+
+printf 'first file\n' >"$tmp/a"
+printf 'second file\n' >"$tmp/b"
+
+# usage
+expect 0 --out '^Usage: luoctl' -- --help
+expect 0 --out '^luoctl [0-9]' -- --version
+expect 2 --err 'no command' --
+expect 2 --err 'unknown command' -- frobnicate
+expect 2 --err 'unknown ABI' -- --abi foo status
+expect 2 -- --bogus-option status
+expect 2 --err 'exclude' -- --fake --device /dev/null status
+expect 2 --err 'session' -- --fake hold "$tmp/a"
+expect 2 --err 'no FILE' -- --fake hold --session s
+expect 2 -- --fake hold --session s --first-token nope "$tmp/a"
+expect 2 --err 'pairs' -- --fake restore --session s --token 1
+expect 2 --err 'no --output' -- --fake restore --session s --token 1 --token 2 --output x
+expect 2 --err 'session' -- --fake finish
+expect 2 --err 'unexpected' -- --fake state extra
+
+# status and the original API
+expect 0 --out '^abi: +mainline' -- --fake status
+expect 0 --out '^state: +normal' -- --fake status
+expect 0 --out '^abi: +rfc' -- --fake --abi rfc status
+expect 0 --out '^normal$' -- --fake state
+expect 0 --out '^normal$' -- --fake state --force
+expect 0 --out '^prepared$' -- --fake --abi rfc prepare
+expect 1 --err 'hint' -- --fake --abi rfc cancel
+expect 1 --err 'mainline ABI' -- --fake prepare
+expect 1 -- --fake finish-all
+expect 1 --err 'hint: .*CONFIG_LIVEUPDATE' -- --device "$tmp/nonexistent" status
+expect 1 --err 'hint: .*CONFIG_LIVEUPDATE' -- --device "$tmp/nonexistent" state
+
+# sessions
+expect 0 --out "^1	$tmp/a\$" -- --fake hold --session s "$tmp/a" "$tmp/b" -- true
+expect 0 --out "^2	$tmp/b\$" -- --fake hold --session s "$tmp/a" "$tmp/b" -- true
+expect 0 --out "^16	" -- --fake hold --session s --first-token 0x10 "$tmp/a" -- true
+expect 0 --err 'released' -- --fake hold --session s "$tmp/a" -- true
+expect 1 --err 'exited with status' -- --fake hold --session s "$tmp/a" -- false
+expect 1 --err 'cannot run' -- --fake hold --session s "$tmp/a" -- "$tmp/nonexistent"
+expect 1 --err 'hint' -- --fake hold --session libluo.mine "$tmp/a" -- true
+expect 1 --err 'No such file' -- --fake hold --session s "$tmp/nonexistent" -- true
+expect 1 --err 'retrieve' -- --fake restore --session s --token 1 --output "$tmp/out1"
+if [ -e "$tmp/out1" ]; then
+	echo "FAIL: a failed restore left $tmp/out1 behind"
+	failures=$((failures + 1))
+fi
+expect 1 --err 'retrieve' -- --fake finish --session s
+expect 1 --err 'nothing was retrieved' -- --fake restore --session s --token 1 --output "$tmp/nonexistent/x"
+expect 1 --err 'mainline' -- --fake --abi rfc hold --session s "$tmp/a" -- true
+
+# hold until a signal
+"$luoctl" --fake hold --session sig "$tmp/a" >"$tmp/hold.out" 2>"$tmp/hold.err" &
+pid=$!
+i=0
+until grep -q 'holding' "$tmp/hold.err" 2>/dev/null || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -TERM "$pid"
+wait "$pid"
+got=$?
+if [ $got = 0 ] && grep -q "^1	$tmp/a\$" "$tmp/hold.out" &&
+   grep -q released "$tmp/hold.err"; then
+	echo "ok:   luoctl --fake hold (SIGTERM) -> 0"
+else
+	echo "FAIL: luoctl --fake hold ended by SIGTERM: exit $got"
+	sed 's/^/    /' "$tmp/hold.out" "$tmp/hold.err"
+	failures=$((failures + 1))
+fi
+
+[ $failures = 0 ] || { echo "$failures check(s) failed"; exit 1; }
+echo "all luoctl checks passed"
