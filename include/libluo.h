@@ -92,7 +92,12 @@ enum luo_session_direction {
 enum luo_token_state {
 	/** Preserved in this boot; will travel with the next live update. */
 	LUO_TOKEN_PRESERVED = 1,
-	/** Came from the previous kernel and has not been restored yet. */
+	/**
+	 * Came from the previous kernel and has not been restored yet.  Only
+	 * where libluo can know it: tokens of the original API on the
+	 * mainline ABI (from the manifest).  The RFC kernel cannot list its
+	 * incoming tokens, so there a token appears only once restored.
+	 */
 	LUO_TOKEN_INCOMING = 2,
 	/** Came from the previous kernel and was restored (retrieved). */
 	LUO_TOKEN_RESTORED = 3,
@@ -289,7 +294,7 @@ int luo_get_state(luo_ctx_t *ctx, enum luo_state *state);
  * luo_fd_preserve() - preserve @fd under @token, chosen by the caller and
  * unique in the context (the kernel does not pick tokens).
  *
- * Errors: -EINVAL (bad fd number or state), -EEXIST (token already used in
+ * Errors: -EINVAL (negative fd), -EEXIST (token already used in
  * this context; checked before the kernel is asked), -EBUSY (not allowed in
  * the current state, e.g. after luo_prepare(), or @fd is already preserved),
  * -EBADF, -ENOENT (file type cannot be preserved: only memfd/shmem files),

@@ -176,51 +176,65 @@ static int manifest_load(luo_ctx_t *ctx, int fd)
 /*
  * Once per context: did the previous kernel hand us a manifest?  Retrieving
  * it is the only way to ask, and a session can be retrieved once per boot,
- * so the context keeps it until luo_finish().
+ * so the context keeps it until luo_finish().  Reading the list can fail
+ * transiently (-ENOMEM, -EMFILE): then the next call tries again, since the
+ * kernel hands out the manifest file as often as asked.
  */
 static int seed_probe(luo_ctx_t *ctx)
 {
-	struct luo_session *s;
 	int fd, mfd, r;
 
 	if (ctx->abi != LUO_ABI_MAINLINE || ctx->seed_probed)
 		return 0;
-	r = luo_k_retrieve_session(ctx, LUO_SEED_MANIFEST_NAME, &fd);
-	if (r == -ENOENT) {
-		ctx->seed_probed = true;
-		return 0;
+	if (!ctx->manifest_in) {
+		r = luo_k_retrieve_session(ctx, LUO_SEED_MANIFEST_NAME, &fd);
+		if (r == -ENOENT) {
+			ctx->seed_probed = true;
+			return 0;
+		}
+		if (r < 0) {
+			luo_err(ctx, "cannot retrieve the libluo manifest: %s",
+				strerror(-r));
+			return r;
+		}
+		ctx->manifest_in = luo_session_alloc(ctx, fd,
+						     LUO_SEED_MANIFEST_NAME,
+						     LUO_SESSION_INCOMING);
+		if (!ctx->manifest_in) {
+			/* closing finishes it: the update is lost for the
+			 * original API, which -ENOMEM must not hide */
+			luo_err(ctx, "out of memory: libluo manifest lost");
+			luo_ctx_close_fd(ctx, fd);
+			return -ENOMEM;
+		}
+		ctx->manifest_in->internal = true;
+		/* a live update did happen, whatever the list says */
+		ctx->seed_state = LUO_STATE_UPDATED;
 	}
-	if (r < 0) {
-		luo_err(ctx, "cannot retrieve the libluo manifest: %s",
-			strerror(-r));
-		return r;
-	}
-	s = luo_session_alloc(ctx, fd, LUO_SEED_MANIFEST_NAME,
-			      LUO_SESSION_INCOMING);
-	if (!s) {
-		luo_ctx_close_fd(ctx, fd);
-		return -ENOMEM;
-	}
-	s->internal = true;
-	r = luo_k_retrieve_fd(ctx, fd, LUO_SEED_MANIFEST_TOKEN, &mfd);
+
+	r = luo_k_retrieve_fd(ctx, ctx->manifest_in->fd, LUO_SEED_MANIFEST_TOKEN,
+			      &mfd);
 	if (r == 0) {
 		r = manifest_load(ctx, mfd);
 		close(mfd);
 	}
-	if (r < 0) {
-		/* Keep the session: the kernel would not hand it out again.
-		 * Without the list, the original API cannot be resumed. */
-		luo_err(ctx, "the libluo manifest is unreadable: %s",
+	if (r == -EBADMSG || r == -ENOENT) {
+		/* not transient: go on without the list, so that
+		 * luo_finish() can still end the update */
+		luo_err(ctx, "the libluo manifest is unusable: %s",
 			strerror(-r));
+		ctx->seed_probed = true;
+		return r;
 	}
-	/* UPDATED even with an unreadable manifest: a live update did
-	 * happen, and luo_finish() must still be able to end it. */
-	ctx->manifest_in = s;
-	ctx->seed_state = LUO_STATE_UPDATED;
+	if (r < 0) {
+		luo_err(ctx, "cannot read the libluo manifest: %s",
+			strerror(-r));
+		return r;
+	}
 	ctx->seed_probed = true;
 	luo_dbg(ctx, "live update found: %zu token(s) came from the previous "
 		     "kernel", ctx->seed_tokens.count);
-	return r;
+	return 0;
 }
 
 /* ---- state ------------------------------------------------------------ */

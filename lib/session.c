@@ -22,7 +22,7 @@ static int session_request(luo_ctx_t *ctx, unsigned long request,
 	memset(&req, 0, sizeof(req));
 	req.size = sizeof(req);
 	req.fd = -1;
-	strncpy((char *)req.name, name, sizeof(req.name) - 1);
+	memcpy(req.name, name, strnlen(name, sizeof(req.name) - 1));
 	r = luo_ctx_ioctl(ctx, ctx->dev_fd, request, &req);
 	if (r < 0)
 		return r;
@@ -103,7 +103,7 @@ struct luo_session *luo_session_alloc(luo_ctx_t *ctx, int fd, const char *name,
 	s->ctx = ctx;
 	s->fd = fd;
 	s->dir = dir;
-	strncpy(s->name, name, sizeof(s->name) - 1);
+	memcpy(s->name, name, strnlen(name, sizeof(s->name) - 1));
 	luo_token_table_init(&s->tokens);
 	return s;
 }

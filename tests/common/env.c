@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "env.h"
+#include "fd-count.h"
+#include "leak-check.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct tb_env tb;
+
+enum tb_backend tb_backend(void)
+{
+	const char *s = getenv("LIBLUO_TEST_BACKEND");
+
+	if (!s || !*s || !strcmp(s, "fake"))
+		return TB_BACKEND_FAKE;
+	if (!strcmp(s, "kernel"))
+		return TB_BACKEND_KERNEL;
+	return TB_BACKEND_INVALID;
+}
+
+const char *tb_device_path(void)
+{
+	const char *s = getenv("LIBLUO_TEST_DEVICE");
+
+	return s && *s ? s : LUO_DEVICE_PATH;
+}
+
+void tb_begin(enum luo_abi abi)
+{
+	int r;
+
+	memset(&tb, 0, sizeof(tb));
+	tb.abi = abi;
+	switch (tb_backend()) {
+	case TB_BACKEND_FAKE:
+		break;
+	case TB_BACKEND_KERNEL:
+		if (abi == LUO_ABI_RFC)
+			cr_skip_test("RFC ABI: only the fake implements it "
+				     "(kernel backend)");
+		break;
+	default:
+		cr_assert_fail("LIBLUO_TEST_BACKEND must be fake or kernel");
+	}
+
+	tb.fds_before = fd_count();
+	cr_assert_geq(tb.fds_before, 0, "cannot count descriptors");
+
+	r = luo_ctx_opts_new(&tb.opts);
+	cr_assert_eq(r, 0, "luo_ctx_opts_new: %d", r);
+	if (tb_backend() == TB_BACKEND_FAKE) {
+		r = luo_fake_new(abi, &tb.fake);
+		cr_assert_eq(r, 0, "luo_fake_new: %d", r);
+		r = luo_ctx_opts_set_fake(tb.opts, tb.fake);
+		cr_assert_eq(r, 0, "luo_ctx_opts_set_fake: %d", r);
+	} else {
+		r = luo_ctx_opts_set_device(tb.opts, tb_device_path());
+		cr_assert_eq(r, 0, "luo_ctx_opts_set_device: %d", r);
+	}
+}
+
+void tb_end(void)
+{
+	char fds[2048];
+	int after;
+
+	tb.ctx = luo_ctx_unref(tb.ctx);
+	luo_ctx_opts_free(tb.opts);
+	tb.opts = NULL;
+	tb.fake = luo_fake_unref(tb.fake);
+	after = fd_count();
+	if (after != tb.fds_before) {
+		fd_describe(fds, sizeof(fds));
+		cr_assert_fail("descriptor leak: %d open before the test, %d "
+			       "after it: %s", tb.fds_before, after, fds);
+	}
+	cr_assert_eq(leak_check(), 0, "memory leak (LeakSanitizer report on "
+		     "stderr)");
+}
+
+void tb_require_fake(const char *why)
+{
+	if (!tb.fake)
+		cr_skip_test("fake only (kernel backend): %s", why);
+}
+
+void tb_require_kernel(const char *why)
+{
+	if (tb.fake)
+		cr_skip_test("kernel only (fake backend): %s", why);
+}
+
+luo_ctx_t *tb_new_ctx(void)
+{
+	luo_ctx_t *ctx = NULL;
+	int r = luo_ctx_new(tb.opts, &ctx);
+
+	cr_assert_eq(r, 0, "luo_ctx_new: %d (%s)", r, strerror(-r));
+	cr_assert_not_null(ctx);
+	return ctx;
+}
+
+luo_ctx_t *tb_ctx(void)
+{
+	if (!tb.ctx)
+		tb.ctx = tb_new_ctx();
+	return tb.ctx;
+}
+
+void tb_drop_ctx(void)
+{
+	tb.ctx = luo_ctx_unref(tb.ctx);
+}
+
+luo_ctx_t *tb_kexec(void)
+{
+	int boot, r;
+
+	tb_require_fake("needs a kexec");
+	boot = luo_fake_get_boot(tb.fake);
+	r = luo_fake_kexec(tb.fake);
+	cr_assert_eq(r, 0, "luo_fake_kexec: %d (%s)", r, strerror(-r));
+	cr_assert_eq(luo_fake_get_boot(tb.fake), boot + 1);
+	tb_drop_ctx();
+	return tb_ctx();
+}
+
+bool tb_file_is_preserved(int fd)
+{
+	luo_ctx_t *ctx = tb_ctx();
+	const uint64_t probe = 0x9f0be5a11ULL;
+	int r;
+
+	if (tb.abi == LUO_ABI_RFC) {
+		r = luo_fd_preserve(ctx, fd, probe);
+		if (r == 0)
+			cr_assert_eq(luo_fd_unpreserve(ctx, probe), 0);
+	} else {
+		luo_session_t *s = NULL;
+
+		r = luo_session_create(ctx, "tests.probe", &s);
+		cr_assert_eq(r, 0, "probe session: %d", r);
+		r = luo_session_preserve_fd(s, fd, probe);
+		cr_assert_eq(luo_session_close(s, LUO_SESSION_CLOSE_FORCE), 0);
+	}
+	cr_assert(r == 0 || r == -EBUSY, "probing fd %d: %d (%s)", fd, r,
+		  strerror(-r));
+	return r == -EBUSY;
+}
+
+void tb_seed_session_name(uint64_t token, char buf[32])
+{
+	snprintf(buf, 32, "libluo.tok.%016" PRIx64, token);
+}
+
+struct collect_files {
+	struct tb_fake_file *out;
+	int max;
+	int n;
+};
+
+static int collect_file(const char *session, enum luo_session_direction dir,
+			uint64_t token, void *userdata)
+{
+	struct collect_files *c = userdata;
+
+	if (c->n < c->max) {
+		struct tb_fake_file *f = &c->out[c->n];
+
+		memset(f, 0, sizeof(*f));
+		f->has_session = session != NULL;
+		if (session)
+			snprintf(f->session, sizeof(f->session), "%s", session);
+		f->dir = dir;
+		f->token = token;
+	}
+	c->n++;
+	return 0;
+}
+
+int tb_fake_files(struct tb_fake_file *out, int max)
+{
+	struct collect_files c = { out, max, 0 };
+	int r;
+
+	cr_assert_not_null(tb.fake);
+	r = luo_fake_foreach_file(tb.fake, collect_file, &c);
+	cr_assert_eq(r, 0, "luo_fake_foreach_file: %d", r);
+	return c.n;
+}
+
+int tb_fake_files_in(const char *name)
+{
+	static struct tb_fake_file files[1024];
+	int i, n, found = 0;
+
+	n = tb_fake_files(files, 1024);
+	cr_assert_leq(n, 1024);
+	for (i = 0; i < n; i++) {
+		if (name ? files[i].has_session &&
+				   !strcmp(files[i].session, name)
+			 : !files[i].has_session)
+			found++;
+	}
+	return found;
+}
+
+void tb_snapshot(struct tb_snapshot *s)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	tb_ctx(); /* before counting descriptors: it may open the device */
+	s->fds = fd_count();
+	s->tokens = luo_token_count(tb_ctx());
+	cr_assert_geq(s->tokens, 0);
+	r = luo_get_state(tb_ctx(), &s->state);
+	cr_assert_eq(r, 0, "luo_get_state: %d", r);
+	if (tb.fake) {
+		s->fake_files = luo_fake_file_count(tb.fake);
+		s->fake_out = luo_fake_session_count(tb.fake,
+						     LUO_SESSION_OUTGOING);
+		s->fake_in = luo_fake_session_count(tb.fake,
+						    LUO_SESSION_INCOMING);
+	} else {
+		s->fake_files = s->fake_out = s->fake_in = -1;
+	}
+}
+
+void tb_expect_unchanged_at(const struct tb_snapshot *before, const char *file,
+			    int line)
+{
+	struct tb_snapshot now;
+
+	tb_snapshot(&now);
+	cr_assert_eq(now.fds, before->fds, "%s:%d: open descriptors %d -> %d",
+		     file, line, before->fds, now.fds);
+	cr_assert_eq(now.tokens, before->tokens, "%s:%d: token count %d -> %d",
+		     file, line, before->tokens, now.tokens);
+	cr_assert_eq(now.state, before->state, "%s:%d: state %s -> %s", file,
+		     line, luo_state_to_string(before->state),
+		     luo_state_to_string(now.state));
+	cr_assert_eq(now.fake_files, before->fake_files,
+		     "%s:%d: fake files %d -> %d", file, line,
+		     before->fake_files, now.fake_files);
+	cr_assert_eq(now.fake_out, before->fake_out,
+		     "%s:%d: fake outgoing sessions %d -> %d", file, line,
+		     before->fake_out, now.fake_out);
+	cr_assert_eq(now.fake_in, before->fake_in,
+		     "%s:%d: fake incoming sessions %d -> %d", file, line,
+		     before->fake_in, now.fake_in);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void tb_sort_tokens(uint64_t *tokens, size_t n)
+{
+	qsort(tokens, n, sizeof(*tokens), cmp_u64);
+}
+
+int tb_collect_token(uint64_t token, enum luo_token_state state,
+		     void *userdata)
+{
+	struct tb_token_list *l = userdata;
+
+	if (l->n < (int)(sizeof(l->tokens) / sizeof(l->tokens[0]))) {
+		l->tokens[l->n] = token;
+		l->states[l->n] = state;
+	}
+	l->n++;
+	return 0;
+}
+
+enum luo_token_state tb_token_list_state(const struct tb_token_list *list,
+					 uint64_t token)
+{
+	int i;
+
+	for (i = 0; i < list->n && i < 256; i++)
+		if (list->tokens[i] == token)
+			return list->states[i];
+	return 0;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The test environment: which kernel a test talks to, and the per-test
+ * fixture.
+ *
+ * The backend is chosen at run time by LIBLUO_TEST_BACKEND:
+ *   fake   (default) every test gets a fresh in-memory fake kernel
+ *          (luo_fake_t) of the ABI it asks for;
+ *   kernel the real /dev/liveupdate (or LIBLUO_TEST_DEVICE), mainline ABI
+ *          only.  The device is single-open: tests run one at a time and
+ *          every test closes what it opened.  There is no kexec, so tests
+ *          that need one (or the RFC ABI) skip themselves visibly.
+ *
+ * A test brackets its body with tb_begin() and tb_end() (the LUO_TEST macro
+ * does it): tb_end() drops the context, options and fake and asserts that
+ * no descriptor leaked (and, under ASan, no memory).
+ */
+#ifndef LIBLUO_TESTS_ENV_H
+#define LIBLUO_TESTS_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libluo.h>
+#include <libluo-fake.h>
+
+enum tb_backend {
+	TB_BACKEND_INVALID = -1,
+	TB_BACKEND_FAKE = 0,
+	TB_BACKEND_KERNEL = 1,
+};
+
+/* The backend named by LIBLUO_TEST_BACKEND (fake when unset). */
+enum tb_backend tb_backend(void);
+/* The device the kernel backend opens: LIBLUO_TEST_DEVICE or
+ * LUO_DEVICE_PATH. */
+const char *tb_device_path(void);
+
+struct tb_env {
+	enum luo_abi abi;      /* the ABI of this test's kernel */
+	int fds_before;        /* open descriptors when the test began */
+	luo_fake_t *fake;      /* the fake kernel (fake backend), else NULL */
+	luo_ctx_opts_t *opts;  /* options that reach this test's kernel */
+	luo_ctx_t *ctx;        /* the context of tb_ctx(), or NULL */
+};
+
+extern struct tb_env tb;
+
+/* Set up a kernel of @abi (LUO_ABI_MAINLINE or LUO_ABI_RFC).  On the kernel
+ * backend an RFC test is skipped. */
+void tb_begin(enum luo_abi abi);
+/* Drop tb.ctx, tb.opts and tb.fake; assert no descriptor leaked. */
+void tb_end(void);
+
+/* Skip the current test unless it runs on the fake backend. */
+void tb_require_fake(const char *why);
+/* Skip the current test unless it runs against the real kernel. */
+void tb_require_kernel(const char *why);
+
+/* tb.ctx, created from tb.opts on first use. */
+luo_ctx_t *tb_ctx(void);
+/* A new context from tb.opts; asserts success. */
+luo_ctx_t *tb_new_ctx(void);
+/* Drop tb.ctx (if any). */
+void tb_drop_ctx(void);
+
+/* Fake only: simulate a kexec while tb.ctx is still open, then replace
+ * tb.ctx by a context of the new boot.  Session handles of the old boot
+ * stay the caller's to close. */
+luo_ctx_t *tb_kexec(void);
+
+/* Whether the kernel holds @fd as preserved right now (mainline: probed by
+ * preserving it in a scratch session; -EBUSY means it is). */
+bool tb_file_is_preserved(int fd);
+
+/* "libluo.tok.<16 lowercase hex digits>" */
+void tb_seed_session_name(uint64_t token, char buf[32]);
+
+/* One file held by the fake kernel. */
+struct tb_fake_file {
+	char session[LUO_SESSION_NAME_MAX + 1]; /* "" on the RFC ABI */
+	bool has_session;
+	enum luo_session_direction dir;
+	uint64_t token;
+};
+
+/* Files the fake holds (at most @max); returns how many there are. */
+int tb_fake_files(struct tb_fake_file *out, int max);
+/* Number of fake files in session @name (NULL: RFC list). */
+int tb_fake_files_in(const char *name);
+
+/* Everything a failed call must leave as it was. */
+struct tb_snapshot {
+	int fds;
+	int tokens;       /* luo_token_count(tb.ctx) */
+	int fake_files;   /* fake only, else -1 */
+	int fake_out;     /* fake only, else -1 */
+	int fake_in;      /* fake only, else -1 */
+	enum luo_state state;
+};
+
+void tb_snapshot(struct tb_snapshot *s);
+#define tb_expect_unchanged(before) tb_expect_unchanged_at(before, __FILE__, __LINE__)
+void tb_expect_unchanged_at(const struct tb_snapshot *before, const char *file,
+			    int line);
+
+/* Sorts an array of tokens. */
+void tb_sort_tokens(uint64_t *tokens, size_t n);
+
+/* Collects tokens (and states) through a luo_token_fn. */
+struct tb_token_list {
+	uint64_t tokens[256];
+	enum luo_token_state states[256];
+	int n;
+};
+int tb_collect_token(uint64_t token, enum luo_token_state state,
+		     void *userdata);
+/* State of @token in @list, or 0. */
+enum luo_token_state tb_token_list_state(const struct tb_token_list *list,
+					 uint64_t token);
+
+#endif /* LIBLUO_TESTS_ENV_H */

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Contract: the fake kernel's own API (<libluo-fake.h>).  Fake only. */
+#include <unistd.h>
+
+#include "test.h"
+
+static int stop_file_fn(const char *session, enum luo_session_direction dir,
+			uint64_t token, void *userdata)
+{
+	return ++*(int *)userdata == 2 ? 17 : 0;
+}
+
+LUO_TEST(fake, new_validates_its_arguments, LUO_ABI_MAINLINE)
+{
+	luo_fake_t *fake = SENTINEL_PTR;
+	luo_ctx_opts_t *opts = NULL;
+	luo_ctx_t *ctx = NULL;
+	enum luo_abi abi = 0;
+
+	tb_require_fake("the fake's API");
+	expect_ret(luo_fake_new((enum luo_abi)3, &fake), -EINVAL);
+	expect_ret(luo_fake_new((enum luo_abi)-1, &fake), -EINVAL);
+	cr_assert_eq(fake, SENTINEL_PTR);
+	expect_ret(luo_fake_new(LUO_ABI_MAINLINE, NULL), -EINVAL);
+	/* AUTO is mainline. */
+	expect_ok(luo_fake_new(LUO_ABI_AUTO, &fake));
+	expect_ok(luo_ctx_opts_new(&opts));
+	expect_ok(luo_ctx_opts_set_fake(opts, fake));
+	expect_ok(luo_ctx_new(opts, &ctx));
+	expect_ok(luo_ctx_get_abi(ctx, &abi));
+	cr_assert_eq(abi, LUO_ABI_MAINLINE);
+	luo_ctx_unref(ctx);
+	luo_ctx_opts_free(opts);
+	cr_assert_null(luo_fake_unref(fake));
+}
+
+LUO_TEST(fake, ref_and_unref, LUO_ABI_MAINLINE)
+{
+	tb_require_fake("the fake's API");
+	cr_assert_null(luo_fake_ref(NULL));
+	cr_assert_null(luo_fake_unref(NULL));
+	cr_assert_eq(luo_fake_ref(tb.fake), tb.fake);
+	cr_assert_null(luo_fake_unref(tb.fake));
+	/* Still alive: tb holds the first reference. */
+	cr_assert_eq(luo_fake_get_boot(tb.fake), 0);
+}
+
+LUO_TEST(fake, inject_error_validates_and_clears, LUO_ABI_MAINLINE)
+{
+	luo_ctx_t *ctx = SENTINEL_PTR;
+
+	tb_require_fake("the fake's API");
+	expect_ret(luo_fake_inject_error(NULL, LUO_FAKE_OP_OPEN, EIO), -EINVAL);
+	expect_ret(luo_fake_inject_error(tb.fake, (enum luo_fake_op)0, EIO),
+		   -EINVAL);
+	expect_ret(luo_fake_inject_error(tb.fake, (enum luo_fake_op)99, EIO),
+		   -EINVAL);
+	expect_ret(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_OPEN, -EIO),
+		   -EINVAL);
+	/* None of those armed anything. */
+	ctx = tb_new_ctx();
+	luo_ctx_unref(ctx);
+	/* error == 0 disarms. */
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_OPEN, EIO));
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_OPEN, 0));
+	tb_ctx();
+}
+
+LUO_TEST(fake, counters_validate_their_arguments, LUO_ABI_MAINLINE)
+{
+	enum luo_state state = (enum luo_state)SENTINEL_INT;
+	int calls = 0;
+
+	tb_require_fake("the fake's API");
+	expect_ret(luo_fake_get_boot(NULL), -EINVAL);
+	expect_ret(luo_fake_file_count(NULL), -EINVAL);
+	expect_ret(luo_fake_session_count(NULL, LUO_SESSION_OUTGOING), -EINVAL);
+	expect_ret(luo_fake_session_count(tb.fake, 0), -EINVAL);
+	expect_ret(luo_fake_session_count(tb.fake, 3), -EINVAL);
+	expect_ret(luo_fake_get_state(NULL, &state), -EINVAL);
+	expect_ret(luo_fake_get_state(tb.fake, NULL), -EINVAL);
+	cr_assert_eq(state, (enum luo_state)SENTINEL_INT);
+	expect_ret(luo_fake_foreach_file(NULL, stop_file_fn, &calls), -EINVAL);
+	expect_ret(luo_fake_foreach_file(tb.fake, NULL, &calls), -EINVAL);
+	expect_ret(luo_fake_kexec(NULL), -EINVAL);
+	cr_assert_eq(calls, 0);
+}
+
+LUO_TEST(fake, a_new_fake_is_empty, LUO_ABI_MAINLINE)
+{
+	enum luo_state state = 0;
+
+	tb_require_fake("the fake's API");
+	cr_assert_eq(luo_fake_get_boot(tb.fake), 0);
+	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
+	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 0);
+	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
+	expect_ok(luo_fake_get_state(tb.fake, &state));
+	cr_assert_eq(state, LUO_STATE_NORMAL);
+}
+
+LUO_TEST(fake, foreach_file_stops_on_non_zero, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = NULL;
+	int fds[3], i, calls = 0;
+
+	tb_require_fake("the fake's API");
+	expect_ok(luo_session_create(tb_ctx(), "tests.files", &s));
+	for (i = 0; i < 3; i++) {
+		fds[i] = memfd_pattern((uint64_t)i, 8);
+		expect_ok(luo_session_preserve_fd(s, fds[i], (uint64_t)i));
+	}
+	cr_assert_eq(luo_fake_file_count(tb.fake), 3);
+	expect_ret(luo_fake_foreach_file(tb.fake, stop_file_fn, &calls), 17);
+	cr_assert_eq(calls, 2);
+	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+	for (i = 0; i < 3; i++)
+		xclose(fds[i]);
+}
+
+LUO_TEST(fake, failed_kexec_changes_nothing, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = NULL, *in = NULL;
+	int a, b, c, fd = -1;
+
+	tb_require_fake("the fake's API");
+	a = memfd_pattern(1, 100);
+	b = memfd_pattern(2, 100);
+	c = memfd_pattern(3, 1);
+	expect_ok(luo_session_create(tb_ctx(), "tests.kexec", &s));
+	expect_ok(luo_session_preserve_fd(s, a, 1));
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_KEXEC, EBUSY));
+	expect_ret(luo_fake_kexec(tb.fake), -EBUSY);
+	cr_assert_eq(luo_fake_get_boot(tb.fake), 0);
+	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 1);
+	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
+	/* The boot goes on: descriptors still work. */
+	expect_ok(luo_session_preserve_fd(s, b, 2));
+	tb_kexec();
+	/* Now the old descriptors are dead. */
+	cr_assert_lt(luo_session_preserve_fd(s, c, 3), 0);
+	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
+	expect_ok(luo_session_retrieve(tb_ctx(), "tests.kexec", &in));
+	expect_ok(luo_session_retrieve_fd(in, 2, &fd));
+	expect_file_pattern(fd, 2, 100);
+	expect_ok(luo_session_finish(in));
+	expect_ok(luo_session_close(in, 0));
+	xclose(fd);
+	xclose(a);
+	xclose(b);
+	xclose(c);
+}
+
+LUO_TEST(fake, rfc_state_follows_the_kernel, LUO_ABI_RFC)
+{
+	enum luo_state state = 0;
+	int a;
+
+	tb_require_fake("the fake's API");
+	a = memfd_pattern(1, 10);
+	expect_ok(luo_fd_preserve(tb_ctx(), a, 1));
+	expect_ok(luo_fake_get_state(tb.fake, &state));
+	cr_assert_eq(state, LUO_STATE_NORMAL);
+	cr_assert_eq(luo_fake_file_count(tb.fake), 1);
+	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 0);
+	expect_ok(luo_prepare(tb_ctx()));
+	expect_ok(luo_fake_get_state(tb.fake, &state));
+	cr_assert_eq(state, LUO_STATE_PREPARED);
+	tb_kexec();
+	expect_ok(luo_fake_get_state(tb.fake, &state));
+	cr_assert_eq(state, LUO_STATE_UPDATED);
+	cr_assert_eq(luo_fake_file_count(tb.fake), 1);
+	expect_ok(luo_finish(tb_ctx()));
+	expect_ok(luo_fake_get_state(tb.fake, &state));
+	cr_assert_eq(state, LUO_STATE_NORMAL);
+	/* Unprepared: a kexec carries nothing. */
+	expect_ok(luo_fd_preserve(tb_ctx(), a, 2));
+	tb_kexec();
+	expect_ok(luo_fake_get_state(tb.fake, &state));
+	cr_assert_eq(state, LUO_STATE_NORMAL);
+	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
+	xclose(a);
+}

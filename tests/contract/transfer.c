@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Contract: adopting session descriptors, sending and receiving sessions. */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static luo_session_t *create(const char *name)
+{
+	luo_session_t *s = NULL;
+
+	expect_ok(luo_session_create(tb_ctx(), name, &s));
+	return s;
+}
+
+static void socket_pair(int sv[2])
+{
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0,
+		     "socketpair: %s", strerror(errno));
+}
+
+static void expect_name(luo_session_t *s, const char *expected)
+{
+	const char *name = NULL;
+
+	expect_ok(luo_session_get_name(s, &name));
+	cr_assert_str_eq(name, expected);
+}
+
+static void expect_direction(luo_session_t *s,
+			     enum luo_session_direction expected)
+{
+	enum luo_session_direction dir = 0;
+
+	expect_ok(luo_session_get_direction(s, &dir));
+	cr_assert_eq(dir, expected);
+}
+
+/* ---- adopt -------------------------------------------------------------- */
+
+LUO_TEST(transfer, adopt_wraps_a_session_descriptor, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = create("tests.adopt"), *adopted = NULL;
+	int memfd = memfd_pattern(1, 10), copy;
+
+	expect_ok(luo_session_preserve_fd(s, memfd, 1));
+	copy = fcntl(luo_session_get_fd(s), F_DUPFD_CLOEXEC, 0);
+	cr_assert_geq(copy, 0);
+	expect_ok(luo_session_adopt_fd(tb_ctx(), copy, &adopted));
+	cr_assert_not_null(adopted);
+	cr_assert_eq(luo_session_get_fd(adopted), copy, "the handle owns @fd");
+	expect_name(adopted, "tests.adopt");
+	expect_direction(adopted, LUO_SESSION_OUTGOING);
+	/* libluo knows no tokens of an adopted session... */
+	cr_assert_eq(luo_session_token_count(adopted), 0);
+	/* ...so closing it needs FORCE. */
+	expect_ret(luo_session_close(adopted, 0), -EBUSY);
+	cr_assert(fd_is_open(copy));
+	expect_ok(luo_session_close(adopted, LUO_SESSION_CLOSE_FORCE));
+	cr_assert(!fd_is_open(copy), "the adopted fd was not closed");
+	/* The original descriptor keeps the session and its file. */
+	cr_assert(tb_file_is_preserved(memfd));
+	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+	cr_assert(!tb_file_is_preserved(memfd));
+	xclose(memfd);
+}
+
+LUO_TEST(transfer, adopted_session_learns_what_it_preserves, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = create("tests.adopt"), *adopted = NULL;
+	enum luo_token_state state = 0;
+	int memfd = memfd_pattern(1, 10), other = memfd_pattern(2, 10), copy;
+
+	expect_ok(luo_session_preserve_fd(s, memfd, 1));
+	copy = fcntl(luo_session_get_fd(s), F_DUPFD_CLOEXEC, 0);
+	expect_ok(luo_session_adopt_fd(tb_ctx(), copy, &adopted));
+	expect_ok(luo_session_preserve_fd(adopted, other, 2));
+	cr_assert_eq(luo_session_token_count(adopted), 1);
+	expect_ok(luo_session_token_lookup(adopted, 2, &state));
+	cr_assert_eq(state, LUO_TOKEN_PRESERVED);
+	expect_ret(luo_session_token_lookup(adopted, 1, &state), -ENOENT);
+	/* The kernel sees one session with both files. */
+	if (tb.fake)
+		cr_assert_eq(tb_fake_files_in("tests.adopt"), 2);
+	expect_ok(luo_session_close(adopted, LUO_SESSION_CLOSE_FORCE));
+	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+	xclose(memfd);
+	xclose(other);
+}
+
+LUO_TEST(transfer, adopt_rejects_what_is_not_a_session, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = SENTINEL_PTR;
+	int memfd = memfd_pattern(1, 10), pipefd[2], sock[2];
+	int dev = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct tb_snapshot before;
+
+	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	socket_pair(sock);
+	tb_snapshot(&before);
+	expect_ret(luo_session_adopt_fd(tb_ctx(), memfd, &s), -EINVAL);
+	expect_ret(luo_session_adopt_fd(tb_ctx(), pipefd[0], &s), -EINVAL);
+	expect_ret(luo_session_adopt_fd(tb_ctx(), sock[0], &s), -EINVAL);
+	expect_ret(luo_session_adopt_fd(tb_ctx(), dev, &s), -EINVAL);
+	expect_ret(luo_session_adopt_fd(tb_ctx(), -1, &s), -EINVAL);
+	expect_ret(luo_session_adopt_fd(NULL, memfd, &s), -EINVAL);
+	expect_ret(luo_session_adopt_fd(tb_ctx(), memfd, NULL), -EINVAL);
+	cr_assert_eq(s, SENTINEL_PTR);
+	tb_expect_unchanged(&before);
+	/* On failure the descriptor is left open and untouched. */
+	cr_assert(fd_is_open(memfd) && fd_is_open(pipefd[0]) &&
+		  fd_is_open(sock[0]) && fd_is_open(dev));
+	xclose(memfd);
+	xclose(pipefd[0]);
+	xclose(pipefd[1]);
+	xclose(sock[0]);
+	xclose(sock[1]);
+	xclose(dev);
+}
+
+LUO_TEST(transfer, adopt_rejects_a_session_of_another_kernel, LUO_ABI_MAINLINE)
+{
+	luo_ctx_opts_t *opts = NULL;
+	luo_fake_t *other = NULL;
+	luo_ctx_t *other_ctx = NULL;
+	luo_session_t *foreign = NULL, *s = SENTINEL_PTR;
+	int copy;
+
+	tb_require_fake("two kernels");
+	expect_ok(luo_fake_new(LUO_ABI_MAINLINE, &other));
+	expect_ok(luo_ctx_opts_new(&opts));
+	expect_ok(luo_ctx_opts_set_fake(opts, other));
+	expect_ok(luo_ctx_new(opts, &other_ctx));
+	expect_ok(luo_session_create(other_ctx, "tests.foreign", &foreign));
+	copy = fcntl(luo_session_get_fd(foreign), F_DUPFD_CLOEXEC, 0);
+	expect_ret(luo_session_adopt_fd(tb_ctx(), copy, &s), -EINVAL);
+	cr_assert_eq(s, SENTINEL_PTR);
+	cr_assert(fd_is_open(copy));
+	xclose(copy);
+	expect_ok(luo_session_close(foreign, 0));
+	luo_ctx_unref(other_ctx);
+	luo_ctx_opts_free(opts);
+	luo_fake_unref(other);
+}
+
+LUO_TEST(transfer, adopt_probes_an_incoming_session, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = create("tests.in"), *in = NULL, *adopted = NULL;
+	int memfd = memfd_pattern(5, 100), copy, fd = -1;
+
+	tb_require_fake("needs a kexec");
+	expect_ok(luo_session_preserve_fd(s, memfd, 5));
+	xclose(memfd);
+	tb_kexec();
+	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+	expect_ok(luo_session_retrieve(tb_ctx(), "tests.in", &in));
+	copy = fcntl(luo_session_get_fd(in), F_DUPFD_CLOEXEC, 0);
+	expect_ok(luo_session_adopt_fd(tb_ctx(), copy, &adopted));
+	expect_direction(adopted, LUO_SESSION_INCOMING);
+	expect_name(adopted, "tests.in");
+	/* Probing had no side effect: the file is still there. */
+	expect_ok(luo_session_retrieve_fd(adopted, 5, &fd));
+	expect_file_pattern(fd, 5, 100);
+	xclose(fd);
+	expect_ok(luo_session_finish(adopted));
+	expect_ok(luo_session_close(adopted, 0));
+	/* The other handle's session was finished through the adopted one. */
+	expect_ok(luo_session_close(in, LUO_SESSION_CLOSE_FORCE));
+}
+
+/* ---- send / recv -------------------------------------------------------- */
+
+LUO_TEST(transfer, send_and_recv_a_session, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = create("tests.sent"), *got = NULL;
+	int memfd = memfd_pattern(1, 10), sock[2];
+
+	socket_pair(sock);
+	expect_ok(luo_session_preserve_fd(s, memfd, 1));
+	expect_ok(luo_session_send(s, sock[0]));
+	/* After a successful send, no FORCE is needed. */
+	expect_ok(luo_session_close(s, 0));
+	/* In flight, the session still holds its file. */
+	cr_assert(tb_file_is_preserved(memfd));
+	expect_ok(luo_session_recv(tb_ctx(), sock[1], &got));
+	cr_assert_not_null(got);
+	expect_name(got, "tests.sent");
+	expect_direction(got, LUO_SESSION_OUTGOING);
+	cr_assert(has_cloexec(luo_session_get_fd(got)),
+		  "received session fd without FD_CLOEXEC");
+	cr_assert(tb_file_is_preserved(memfd));
+	if (tb.fake)
+		cr_assert_eq(tb_fake_files_in("tests.sent"), 1);
+	/* The receiver's handle is adopted: FORCE to close it. */
+	expect_ret(luo_session_close(got, 0), -EBUSY);
+	expect_ok(luo_session_close(got, LUO_SESSION_CLOSE_FORCE));
+	cr_assert(!tb_file_is_preserved(memfd));
+	xclose(memfd);
+	xclose(sock[0]);
+	xclose(sock[1]);
+}
+
+LUO_TEST(transfer, send_over_seqpacket_and_datagram, LUO_ABI_MAINLINE)
+{
+	static const int types[] = { SOCK_SEQPACKET, SOCK_DGRAM };
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		luo_session_t *s = create("tests.sent"), *got = NULL;
+		int sock[2];
+
+		cr_assert_eq(socketpair(AF_UNIX, types[i] | SOCK_CLOEXEC, 0,
+					sock), 0);
+		expect_ok(luo_session_send(s, sock[0]));
+		expect_ok(luo_session_recv(tb_ctx(), sock[1], &got));
+		expect_name(got, "tests.sent");
+		expect_ok(luo_session_close(s, 0));
+		expect_ok(luo_session_close(got, LUO_SESSION_CLOSE_FORCE));
+		xclose(sock[0]);
+		xclose(sock[1]);
+	}
+}
+
+LUO_TEST(transfer, send_errors, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = create("tests.send");
+	int memfd = memfd_pattern(1, 10), pipefd[2], sock[2];
+
+	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	socket_pair(sock);
+	expect_ok(luo_session_preserve_fd(s, memfd, 1));
+	expect_ret(luo_session_send(NULL, sock[0]), -EINVAL);
+	expect_ret(luo_session_send(s, pipefd[1]), -ENOTSOCK);
+	expect_ret(luo_session_send(s, closed_fd_number()), -EBADF);
+	xclose(sock[1]);
+	/* MSG_NOSIGNAL or not, the peer is gone: -EPIPE, and no SIGPIPE
+	 * kills the test. */
+	expect_ret(luo_session_send(s, sock[0]), -EPIPE);
+	/* Nothing was sent, so closing still needs FORCE. */
+	expect_ret(luo_session_close(s, 0), -EBUSY);
+	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+	xclose(sock[0]);
+	xclose(pipefd[0]);
+	xclose(pipefd[1]);
+	xclose(memfd);
+}
+
+LUO_TEST(transfer, recv_from_a_closed_peer_is_econnreset, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = SENTINEL_PTR;
+	struct tb_snapshot before;
+	int sock[2];
+
+	socket_pair(sock);
+	xclose(sock[1]);
+	tb_snapshot(&before);
+	expect_ret(luo_session_recv(tb_ctx(), sock[0], &s), -ECONNRESET);
+	cr_assert_eq(s, SENTINEL_PTR);
+	tb_expect_unchanged(&before);
+	xclose(sock[0]);
+}
+
+LUO_TEST(transfer, recv_garbage_is_ebadmsg_and_leaks_nothing, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = SENTINEL_PTR;
+	struct tb_snapshot before;
+	int sock[2], memfd = memfd_pattern(1, 10);
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
+	struct iovec iov = { .iov_base = "not a session", .iov_len = 13 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg;
+	int fds[2] = { memfd, memfd };
+
+	socket_pair(sock);
+	/* Plain bytes, no descriptor. */
+	cr_assert_eq(write(sock[0], "hello, world", 12), 12);
+	tb_snapshot(&before);
+	expect_ret(luo_session_recv(tb_ctx(), sock[1], &s), -EBADMSG);
+	cr_assert_eq(s, SENTINEL_PTR);
+	tb_expect_unchanged(&before);
+	xclose(sock[0]);
+	xclose(sock[1]);
+
+	/* Bytes with two descriptors that are not sessions: both must be
+	 * closed by libluo (the descriptor count is back where it was). */
+	socket_pair(sock);
+	memset(cbuf, 0, sizeof(cbuf));
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+	cr_assert_eq(sendmsg(sock[0], &msg, 0), 13, "sendmsg: %s",
+		     strerror(errno));
+	tb_snapshot(&before);
+	expect_ret(luo_session_recv(tb_ctx(), sock[1], &s), -EBADMSG);
+	cr_assert_eq(s, SENTINEL_PTR);
+	tb_expect_unchanged(&before);
+	xclose(sock[0]);
+	xclose(sock[1]);
+	xclose(memfd);
+}
+
+LUO_TEST(transfer, recv_null_arguments_are_einval, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = SENTINEL_PTR;
+	int sock[2];
+
+	socket_pair(sock);
+	cr_assert_eq(write(sock[0], "x", 1), 1);
+	expect_ret(luo_session_recv(NULL, sock[1], &s), -EINVAL);
+	expect_ret(luo_session_recv(tb_ctx(), sock[1], NULL), -EINVAL);
+	cr_assert_eq(s, SENTINEL_PTR);
+	xclose(sock[0]);
+	xclose(sock[1]);
+}
