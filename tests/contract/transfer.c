@@ -321,3 +321,90 @@ LUO_TEST(transfer, recv_null_arguments_are_einval, LUO_ABI_MAINLINE)
 	xclose(sock[0]);
 	xclose(sock[1]);
 }
+
+/* ---- the hand-off model: a context without the device ------------------- */
+
+static luo_ctx_t *new_deviceless_ctx(void)
+{
+	luo_ctx_opts_t *opts = NULL;
+	luo_ctx_t *ctx = NULL;
+
+	expect_ok(luo_ctx_opts_new(&opts));
+	if (tb.fake)
+		expect_ok(luo_ctx_opts_set_fake(opts, tb.fake));
+	expect_ok(luo_ctx_opts_set_open_device(opts, false));
+	/* the device is held by tb_ctx(): a context with it would be -EBUSY */
+	expect_ok(luo_ctx_new(opts, &ctx));
+	luo_ctx_opts_free(opts);
+	return ctx;
+}
+
+LUO_TEST(transfer, a_context_without_the_device_refuses_what_needs_it,
+	 LUO_ABI_MAINLINE)
+{
+	luo_ctx_t *vmm;
+	luo_session_t *s = SENTINEL_PTR;
+	enum luo_state state = (enum luo_state)SENTINEL_INT;
+	enum luo_abi abi = LUO_ABI_AUTO;
+	int memfd = memfd_pattern(1, 10), fd = SENTINEL_INT;
+
+	(void)tb_ctx();
+	vmm = new_deviceless_ctx();
+	expect_ok(luo_ctx_get_abi(vmm, &abi));
+	cr_assert_eq(abi, LUO_ABI_MAINLINE);
+	expect_ret(luo_session_create(vmm, "tests.nodev", &s), -ENODEV);
+	expect_ret(luo_session_retrieve(vmm, "tests.nodev", &s), -ENODEV);
+	cr_assert_eq(s, SENTINEL_PTR);
+	expect_ret(luo_get_state(vmm, &state), -ENODEV);
+	cr_assert_eq(state, (enum luo_state)SENTINEL_INT);
+	expect_ret(luo_fd_preserve(vmm, memfd, 1), -ENODEV);
+	expect_ret(luo_fd_restore(vmm, 1, &fd), -ENODEV);
+	cr_assert_eq(fd, SENTINEL_INT);
+	expect_ret(luo_prepare(vmm), -ENODEV);
+	expect_ret(luo_token_count(vmm), -ENODEV);
+	cr_assert(!tb_file_is_preserved(memfd));
+	luo_ctx_unref(vmm);
+	xclose(memfd);
+}
+
+LUO_TEST(transfer, agent_hands_a_session_to_a_context_without_the_device,
+	 LUO_ABI_MAINLINE)
+{
+	luo_session_t *agent_side, *vmm_side = NULL, *in = NULL;
+	int memfd = memfd_pattern(7, 65536), sock[2], got = SENTINEL_INT;
+	luo_ctx_t *vmm;
+
+	agent_side = create("tests.handoff");
+	vmm = new_deviceless_ctx();
+	socket_pair(sock);
+	expect_ok(luo_session_send(agent_side, sock[0]));
+	expect_ok(luo_session_close(agent_side, 0));
+	expect_ok(luo_session_recv(vmm, sock[1], &vmm_side));
+	expect_name(vmm_side, "tests.handoff");
+	expect_direction(vmm_side, LUO_SESSION_OUTGOING);
+	/* the receiver preserves its own memory in the agent's session */
+	expect_ok(luo_session_preserve_fd(vmm_side, memfd, 7));
+	cr_assert(tb_file_is_preserved(memfd));
+	cr_assert_eq(luo_session_token_count(vmm_side), 1);
+	xclose(sock[0]);
+	xclose(sock[1]);
+	if (!tb.fake) {
+		expect_ok(luo_session_close(vmm_side, LUO_SESSION_CLOSE_FORCE));
+		cr_assert(!tb_file_is_preserved(memfd));
+		luo_ctx_unref(vmm);
+		xclose(memfd);
+		return;
+	}
+	cr_assert_eq(tb_fake_files_in("tests.handoff"), 1);
+	tb_kexec();
+	/* the receiver's handles belong to the old boot now */
+	expect_ok(luo_session_close(vmm_side, LUO_SESSION_CLOSE_FORCE));
+	luo_ctx_unref(vmm);
+	expect_ok(luo_session_retrieve(tb_ctx(), "tests.handoff", &in));
+	expect_ok(luo_session_retrieve_fd(in, 7, &got));
+	expect_file_pattern(got, 7, 65536);
+	expect_ok(luo_session_finish(in));
+	expect_ok(luo_session_close(in, 0));
+	xclose(got);
+	xclose(memfd);
+}
