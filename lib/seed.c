@@ -64,6 +64,33 @@ static void close_internal(luo_ctx_t *ctx, struct luo_session **s)
 	(void)ctx;
 }
 
+/*
+ * An internal session of @dir named @name: created (outgoing) or retrieved
+ * (incoming).  Allocated before the kernel is asked, so that a session
+ * retrieved once per boot is never dropped for lack of memory.
+ */
+static int internal_session(luo_ctx_t *ctx, const char *name,
+			    enum luo_session_direction dir,
+			    struct luo_session **ret)
+{
+	struct luo_session *s = luo_session_alloc(ctx, -1, name, dir);
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->internal = true;
+	if (dir == LUO_SESSION_OUTGOING)
+		r = luo_k_create_session(ctx, name, &s->fd);
+	else
+		r = luo_k_retrieve_session(ctx, name, &s->fd);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
 /* ---- mainline: the manifest ------------------------------------------- */
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -182,12 +209,13 @@ static int manifest_load(luo_ctx_t *ctx, int fd)
  */
 static int seed_probe(luo_ctx_t *ctx)
 {
-	int fd, mfd, r;
+	int mfd, r;
 
 	if (ctx->abi != LUO_ABI_MAINLINE || ctx->seed_probed)
 		return 0;
 	if (!ctx->manifest_in) {
-		r = luo_k_retrieve_session(ctx, LUO_SEED_MANIFEST_NAME, &fd);
+		r = internal_session(ctx, LUO_SEED_MANIFEST_NAME,
+				     LUO_SESSION_INCOMING, &ctx->manifest_in);
 		if (r == -ENOENT) {
 			ctx->seed_probed = true;
 			return 0;
@@ -197,17 +225,6 @@ static int seed_probe(luo_ctx_t *ctx)
 				strerror(-r));
 			return r;
 		}
-		ctx->manifest_in = luo_session_alloc(ctx, fd,
-						     LUO_SEED_MANIFEST_NAME,
-						     LUO_SESSION_INCOMING);
-		if (!ctx->manifest_in) {
-			/* closing finishes it: the update is lost for the
-			 * original API, which -ENOMEM must not hide */
-			luo_err(ctx, "out of memory: libluo manifest lost");
-			luo_ctx_close_fd(ctx, fd);
-			return -ENOMEM;
-		}
-		ctx->manifest_in->internal = true;
 		/* a live update did happen, whatever the list says */
 		ctx->seed_state = LUO_STATE_UPDATED;
 	}
@@ -267,20 +284,13 @@ static int mainline_preserve(luo_ctx_t *ctx, int fd, uint64_t token,
 {
 	char name[LUO_K_NAME_LEN];
 	struct luo_session *s;
-	int sfd, r;
+	int r;
 
 	token_session_name(token, name);
-	s = luo_session_alloc(ctx, -1, name, LUO_SESSION_OUTGOING);
-	if (!s)
-		return -ENOMEM;
-	s->internal = true;
-	r = luo_k_create_session(ctx, name, &sfd);
-	if (r < 0) {
-		free(s);
+	r = internal_session(ctx, name, LUO_SESSION_OUTGOING, &s);
+	if (r < 0)
 		return r;
-	}
-	s->fd = sfd;
-	r = luo_k_preserve_fd(ctx, sfd, fd, token);
+	r = luo_k_preserve_fd(ctx, s->fd, fd, token);
 	if (r < 0) {
 		/* the session is empty: closing it loses nothing */
 		luo_session_free_locked(s);
@@ -360,24 +370,14 @@ static int mainline_restore(luo_ctx_t *ctx, struct luo_token_entry *e,
 			    int *fd)
 {
 	char name[LUO_K_NAME_LEN];
-	int sfd, r;
+	int r;
 
 	if (!e->session) {
 		token_session_name(e->token, name);
-		r = luo_k_retrieve_session(ctx, name, &sfd);
+		r = internal_session(ctx, name, LUO_SESSION_INCOMING,
+				     &e->session);
 		if (r < 0)
 			return r;
-		e->session = luo_session_alloc(ctx, sfd, name,
-					       LUO_SESSION_INCOMING);
-		if (!e->session) {
-			/* closing finishes the session: the token is lost,
-			 * which -ENOMEM must not hide */
-			luo_err(ctx, "out of memory: token %#" PRIx64
-				     " is lost", e->token);
-			luo_ctx_close_fd(ctx, sfd);
-			return -ENOMEM;
-		}
-		e->session->internal = true;
 	}
 	return luo_k_retrieve_fd(ctx, e->session->fd, e->token, fd);
 }
@@ -444,30 +444,23 @@ static int rfc_simple(luo_ctx_t *ctx, unsigned long request)
 static int mainline_prepare(luo_ctx_t *ctx)
 {
 	struct luo_session *s;
-	int mfd, sfd, r;
+	int mfd, r;
 
 	if (ctx->seed_state != LUO_STATE_NORMAL)
 		return -EINVAL;
 	mfd = manifest_build(ctx);
 	if (mfd < 0)
 		return mfd;
-	s = luo_session_alloc(ctx, -1, LUO_SEED_MANIFEST_NAME,
-			      LUO_SESSION_OUTGOING);
-	if (!s) {
-		close(mfd);
-		return -ENOMEM;
-	}
-	s->internal = true;
-	r = luo_k_create_session(ctx, LUO_SEED_MANIFEST_NAME, &sfd);
+	r = internal_session(ctx, LUO_SEED_MANIFEST_NAME, LUO_SESSION_OUTGOING,
+			     &s);
 	if (r == 0) {
-		s->fd = sfd;
-		r = luo_k_preserve_fd(ctx, sfd, mfd, LUO_SEED_MANIFEST_TOKEN);
+		r = luo_k_preserve_fd(ctx, s->fd, mfd, LUO_SEED_MANIFEST_TOKEN);
+		if (r < 0)
+			luo_session_free_locked(s); /* empty: loses nothing */
 	}
 	close(mfd); /* the kernel holds its own reference */
-	if (r < 0) {
-		luo_session_free_locked(s);
+	if (r < 0)
 		return r;
-	}
 	ctx->manifest_out = s;
 	ctx->seed_state = LUO_STATE_PREPARED;
 	return 0;
@@ -523,23 +516,16 @@ static void drop_incoming(luo_ctx_t *ctx)
 static int finish_token(luo_ctx_t *ctx, struct luo_token_entry *e)
 {
 	char name[LUO_K_NAME_LEN];
-	int sfd, r;
+	int r;
 
 	if (!e->session) {
 		token_session_name(e->token, name);
-		r = luo_k_retrieve_session(ctx, name, &sfd);
+		r = internal_session(ctx, name, LUO_SESSION_INCOMING,
+				     &e->session);
 		if (r == -ENOENT)
 			return 0; /* nothing left to finish */
 		if (r < 0)
 			return r;
-		e->session = luo_session_alloc(ctx, sfd, name,
-					       LUO_SESSION_INCOMING);
-		if (!e->session) {
-			/* closing an incoming session finishes it */
-			luo_ctx_close_fd(ctx, sfd);
-			return 0;
-		}
-		e->session->internal = true;
 	}
 	r = luo_k_finish(ctx, e->session->fd);
 	if (r < 0)

@@ -154,15 +154,38 @@ static int ctx_enter_sessions(luo_ctx_t *ctx, bool need_device)
 	return need_device && ctx->dev_fd < 0 ? -ENODEV : 0;
 }
 
-/* Wrap a new session fd into a public handle; closes @fd on failure. */
-static int publish_session(luo_ctx_t *ctx, int fd, const char *name,
-			   enum luo_session_direction dir, luo_session_t **ret)
+/*
+ * Create (outgoing) or retrieve (incoming) a session into a new handle.  The
+ * handle is allocated before the kernel is asked: a retrieved session can
+ * be taken once per boot, and closing it again would finish it.
+ */
+static int open_session(luo_ctx_t *ctx, const char *name,
+			enum luo_session_direction dir, luo_session_t **ret)
 {
-	struct luo_session *s = luo_session_alloc(ctx, fd, name, dir);
+	struct luo_session *s;
+	int r;
 
-	if (!s) {
-		luo_ctx_close_fd(ctx, fd);
+	r = ctx_enter_sessions(ctx, true);
+	if (r < 0)
+		return r;
+	if (!ret || check_name(name) < 0)
+		return -EINVAL;
+	s = luo_session_alloc(ctx, -1, name, dir);
+	if (!s)
 		return -ENOMEM;
+
+	luo_ctx_lock(ctx);
+	if (dir == LUO_SESSION_OUTGOING)
+		r = luo_k_create_session(ctx, name, &s->fd);
+	else
+		r = luo_k_retrieve_session(ctx, name, &s->fd);
+	luo_ctx_unlock(ctx);
+	if (r < 0) {
+		luo_dbg(ctx, "%s session \"%s\": %s",
+			dir == LUO_SESSION_OUTGOING ? "create" : "retrieve",
+			name, strerror(-r));
+		free(s);
+		return r;
 	}
 	luo_ctx_ref(ctx);
 	*ret = s;
@@ -172,56 +195,16 @@ static int publish_session(luo_ctx_t *ctx, int fd, const char *name,
 LUO_EXPORT int luo_session_create(luo_ctx_t *ctx, const char *name,
 				  luo_session_t **ret)
 {
-	int fd, r;
-
-	r = ctx_enter_sessions(ctx, true);
-	if (r < 0)
-		return r;
-	if (!ret || check_name(name) < 0)
-		return -EINVAL;
-	if (strncmp(name, LUO_RESERVED_PREFIX, strlen(LUO_RESERVED_PREFIX)) == 0) {
-		luo_dbg(ctx, "session name \"%s\" uses libluo's reserved prefix",
-			name);
-		return -EINVAL;
-	}
-
-	luo_ctx_lock(ctx);
-	r = luo_k_create_session(ctx, name, &fd);
-	if (r < 0) {
-		luo_dbg(ctx, "create session \"%s\": %s", name, strerror(-r));
-		luo_ctx_unlock(ctx);
-		return r;
-	}
-	/* an empty outgoing session: closing it on failure loses nothing */
-	r = publish_session(ctx, fd, name, LUO_SESSION_OUTGOING, ret);
-	luo_ctx_unlock(ctx);
-	return r;
+	if (name && strncmp(name, LUO_RESERVED_PREFIX,
+			    strlen(LUO_RESERVED_PREFIX)) == 0)
+		return -EINVAL; /* libluo's own sessions (seed.c) */
+	return open_session(ctx, name, LUO_SESSION_OUTGOING, ret);
 }
 
 LUO_EXPORT int luo_session_retrieve(luo_ctx_t *ctx, const char *name,
 				    luo_session_t **ret)
 {
-	int fd, r;
-
-	r = ctx_enter_sessions(ctx, true);
-	if (r < 0)
-		return r;
-	if (!ret || check_name(name) < 0)
-		return -EINVAL;
-
-	luo_ctx_lock(ctx);
-	r = luo_k_retrieve_session(ctx, name, &fd);
-	if (r < 0) {
-		luo_dbg(ctx, "retrieve session \"%s\": %s", name, strerror(-r));
-		luo_ctx_unlock(ctx);
-		return r;
-	}
-	/* Allocation failure here closes the fd, which finishes the
-	 * session in the kernel; a failed malloc of a few hundred bytes
-	 * leaves no better choice and is reported as -ENOMEM. */
-	r = publish_session(ctx, fd, name, LUO_SESSION_INCOMING, ret);
-	luo_ctx_unlock(ctx);
-	return r;
+	return open_session(ctx, name, LUO_SESSION_INCOMING, ret);
 }
 
 LUO_EXPORT int luo_session_preserve_fd(luo_session_t *session, int fd,
