@@ -48,6 +48,7 @@ run_mode() {
 	else
 		meson setup "$dir" "$top" "${args[@]}" >/dev/null
 	fi
+	rm -f "$dir/meson-logs/testlog.json"
 	meson compile -C "$dir"
 	# Sanitizer runtimes must abort on the first report so that a finding
 	# fails the test instead of scrolling by.
@@ -57,7 +58,37 @@ run_mode() {
 		meson test -C "$dir" --print-errorlogs --num-processes 2 "${suites[@]}"
 }
 
+# Count the results of every build's last meson test run.
+summary() {
+	python3 - "$@" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for d in sys.argv[1:]:
+    try:
+        lines = open(d + "/meson-logs/testlog.json").read().splitlines()
+    except OSError:
+        continue
+    for line in lines:
+        r = json.loads(line)["result"]
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"run-tests: {passed} passed, {failed} failed, {skipped} skipped")
+PY
+}
+
+status=0
+dirs=()
 for m in "${modes[@]}"; do
-	run_mode "$m"
+	dirs+=("$root/$m")
+	run_mode "$m" || status=1
 done
+summary "${dirs[@]}"
+if [ $status -ne 0 ]; then
+	echo "=== run-tests: FAILED (${modes[*]})"
+	exit 1
+fi
 echo "=== run-tests: all passed (${modes[*]})"
