@@ -182,3 +182,44 @@ LUO_TEST(fake, rfc_state_follows_the_kernel, LUO_ABI_RFC)
 	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
 	xclose(a);
 }
+
+/* Lowered limits make the kernel's -ENOSPC reachable; a full kernel changes
+ * nothing, in the kernel or in libluo's tables. */
+LUO_TEST(fake, limits_give_enospc, LUO_ABI_MAINLINE)
+{
+	luo_session_t *a = NULL, *b = NULL, *c = SENTINEL_PTR;
+	struct tb_snapshot before;
+	int fds[3], i;
+
+	tb_require_fake("luo_fake_set_limits() is the fake's");
+	expect_ret(luo_fake_set_limits(NULL, 1, 1), -EINVAL);
+	expect_ok(luo_fake_set_limits(tb.fake, 2, 2));
+	expect_ok(luo_session_create(tb_ctx(), "tests.limit.a", &a));
+	expect_ok(luo_session_create(tb_ctx(), "tests.limit.b", &b));
+	tb_snapshot(&before);
+	expect_ret(luo_session_create(tb_ctx(), "tests.limit.c", &c), -ENOSPC);
+	cr_assert_eq(c, SENTINEL_PTR);
+	tb_expect_unchanged(&before);
+
+	for (i = 0; i < 3; i++)
+		fds[i] = memfd_pattern((uint64_t)i, 100);
+	expect_ok(luo_session_preserve_fd(a, fds[0], 0));
+	expect_ok(luo_session_preserve_fd(a, fds[1], 1));
+	tb_snapshot(&before);
+	expect_ret(luo_session_preserve_fd(a, fds[2], 2), -ENOSPC);
+	tb_expect_unchanged(&before);
+	cr_assert_eq(luo_session_token_count(a), 2);
+	/* the original API keeps each token in a session of its own */
+	expect_ret(luo_fd_preserve(tb_ctx(), fds[2], 2), -ENOSPC);
+	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	/* 0 keeps a limit: one more session is still refused */
+	expect_ok(luo_fake_set_limits(tb.fake, 0, 0));
+	expect_ret(luo_session_create(tb_ctx(), "tests.limit.c", &c), -ENOSPC);
+	expect_ok(luo_fake_set_limits(tb.fake, 3, 0));
+	expect_ok(luo_fd_preserve(tb_ctx(), fds[2], 2));
+	expect_ok(luo_fd_unpreserve(tb_ctx(), 2));
+	expect_ok(luo_session_close(a, LUO_SESSION_CLOSE_FORCE));
+	expect_ok(luo_session_close(b, 0));
+	for (i = 0; i < 3; i++)
+		xclose(fds[i]);
+}
