@@ -408,3 +408,31 @@ LUO_TEST(transfer, agent_hands_a_session_to_a_context_without_the_device,
 	xclose(got);
 	xclose(memfd);
 }
+
+/* Sessions outlive the device descriptor: the agent may even exit. */
+LUO_TEST(transfer, a_session_outlives_the_device_holder, LUO_ABI_MAINLINE)
+{
+	luo_session_t *agent_side, *vmm_side = NULL;
+	int memfd = memfd_pattern(9, 4096), sock[2];
+	luo_ctx_t *vmm, *again = NULL;
+
+	agent_side = create("tests.outlive");
+	vmm = new_deviceless_ctx();
+	socket_pair(sock);
+	expect_ok(luo_session_send(agent_side, sock[0]));
+	expect_ok(luo_session_close(agent_side, 0));
+	expect_ok(luo_session_recv(vmm, sock[1], &vmm_side));
+	xclose(sock[0]);
+	xclose(sock[1]);
+	/* the agent lets go of /dev/liveupdate */
+	tb_drop_ctx();
+	expect_ok(luo_session_preserve_fd(vmm_side, memfd, 9));
+	cr_assert_eq(luo_session_token_count(vmm_side), 1);
+	/* and the device is free for someone else */
+	expect_ok(luo_ctx_new(tb.opts, &again));
+	cr_assert(tb.fake == NULL || tb_fake_files_in("tests.outlive") == 1);
+	luo_ctx_unref(again);
+	expect_ok(luo_session_close(vmm_side, LUO_SESSION_CLOSE_FORCE));
+	luo_ctx_unref(vmm);
+	xclose(memfd);
+}
