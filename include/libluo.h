@@ -21,9 +21,11 @@
  *    threads at once: each context serialises its work with its own mutex;
  *  - a context (or a session of it) used in a child process after fork()
  *    fails with -ECHILD: the child must create its own context;
- *  - a context created without the device (luo_ctx_opts_set_open_device())
- *    fails -ENODEV in every call that needs it: session create and
- *    retrieve, and the original API;
+ *  - a context without the device (luo_ctx_opts_set_open_device(),
+ *    luo_ctx_close_device()) fails -ENODEV in every call that needs it:
+ *    session create and retrieve, and the original API's state, preserve,
+ *    unpreserve, restore, prepare, cancel and finish (its token lookup,
+ *    count and foreach still work);
  *  - no function keeps process-global state.
  *
  * This header is self-contained and compiles as C99 and C++.
@@ -181,7 +183,7 @@ int luo_ctx_opts_set_fake(luo_ctx_opts_t *opts, luo_fake_t *fake);
  * luo_session_send()), those processes create their context with false.
  * Such a context speaks the mainline ABI, can adopt and receive sessions
  * and work on them; luo_session_create(), luo_session_retrieve() and the
- * original API fail there with -ENODEV.
+ * original API's kernel calls fail there with -ENODEV.
  *
  * Errors: -EINVAL (@opts is NULL).
  */
@@ -237,6 +239,19 @@ luo_ctx_t *luo_ctx_ref(luo_ctx_t *ctx);
  * Thread-safety: safe (atomic count).
  */
 luo_ctx_t *luo_ctx_unref(luo_ctx_t *ctx);
+
+/**
+ * luo_ctx_close_device() - close the context's descriptor of the device,
+ * keeping every session, so that another process can open the single-open
+ * device (the kernel lets sessions outlive it).  Afterwards the context
+ * behaves like one created without the device: its sessions, and sessions
+ * it adopts or receives, keep working; creating or retrieving sessions and
+ * the original API fail -ENODEV.  The original API's own sessions stay
+ * preserved as long as the context lives.
+ *
+ * Errors: -EINVAL, -ECHILD, -ENODEV (no device open).
+ */
+int luo_ctx_close_device(luo_ctx_t *ctx);
 
 /**
  * luo_ctx_get_abi() - the ABI in use (never LUO_ABI_AUTO).

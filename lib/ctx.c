@@ -117,15 +117,6 @@ int luo_ctx_check(const luo_ctx_t *ctx)
 	return 0;
 }
 
-int luo_ctx_check_device(const luo_ctx_t *ctx)
-{
-	int r = luo_ctx_check(ctx);
-
-	if (r == 0 && ctx->dev_fd < 0)
-		r = -ENODEV;
-	return r;
-}
-
 void luo_ctx_lock(luo_ctx_t *ctx)
 {
 	pthread_mutex_lock(&ctx->lock);
@@ -340,6 +331,25 @@ LUO_EXPORT luo_ctx_t *luo_ctx_unref(luo_ctx_t *ctx)
 	luo_seed_release(ctx);
 	ctx_free(ctx);
 	return NULL;
+}
+
+LUO_EXPORT int luo_ctx_close_device(luo_ctx_t *ctx)
+{
+	int r = luo_ctx_check(ctx);
+
+	if (r < 0)
+		return r;
+	luo_ctx_lock(ctx);
+	if (ctx->dev_fd < 0) {
+		r = -ENODEV;
+	} else {
+		/* whatever close() says, the descriptor is gone */
+		luo_ctx_close_fd(ctx, ctx->dev_fd);
+		ctx->dev_fd = -1;
+		luo_dbg(ctx, "closed %s; sessions stay", ctx->device);
+	}
+	luo_ctx_unlock(ctx);
+	return r;
 }
 
 LUO_EXPORT int luo_ctx_get_abi(luo_ctx_t *ctx, enum luo_abi *ret)

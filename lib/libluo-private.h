@@ -81,8 +81,6 @@ struct luo_ctx {
 /* ---- ctx.c ---- */
 /* 0 if @ctx may be used by this process, -EINVAL (NULL) or -ECHILD. */
 int luo_ctx_check(const luo_ctx_t *ctx);
-/* luo_ctx_check(), then -ENODEV if the context has no device. */
-int luo_ctx_check_device(const luo_ctx_t *ctx);
 void luo_ctx_lock(luo_ctx_t *ctx);
 void luo_ctx_unlock(luo_ctx_t *ctx);
 int luo_ctx_ioctl(luo_ctx_t *ctx, int fd, unsigned long request, void *arg);

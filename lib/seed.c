@@ -46,15 +46,30 @@ static void token_session_name(uint64_t token, char name[LUO_K_NAME_LEN])
 		 token);
 }
 
-/* Lock the context after the usual checks; the caller unlocks. */
+/* Lock the context after the usual checks; the caller unlocks.  The
+ * device is checked under the lock: luo_ctx_close_device() may run. */
 static int seed_enter(luo_ctx_t *ctx)
 {
-	int r = luo_ctx_check_device(ctx);
+	int r = luo_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
 	luo_ctx_lock(ctx);
+	if (ctx->dev_fd < 0) {
+		luo_ctx_unlock(ctx);
+		return -ENODEV;
+	}
 	return 0;
+}
+
+/* The bookkeeping needs no device. */
+static int tokens_enter(luo_ctx_t *ctx)
+{
+	int r = luo_ctx_check(ctx);
+
+	if (r == 0)
+		luo_ctx_lock(ctx);
+	return r;
 }
 
 static void close_internal(luo_ctx_t *ctx, struct luo_session **s)
@@ -583,7 +598,7 @@ LUO_EXPORT int luo_token_lookup(luo_ctx_t *ctx, uint64_t token,
 				enum luo_token_state *state)
 {
 	struct luo_token_entry *e;
-	int r = seed_enter(ctx);
+	int r = tokens_enter(ctx);
 
 	if (r < 0)
 		return r;
@@ -600,7 +615,7 @@ LUO_EXPORT int luo_token_lookup(luo_ctx_t *ctx, uint64_t token,
 
 LUO_EXPORT int luo_token_count(luo_ctx_t *ctx)
 {
-	int r = seed_enter(ctx);
+	int r = tokens_enter(ctx);
 
 	if (r < 0)
 		return r;

@@ -143,15 +143,13 @@ static int check_name(const char *name)
 	return 0;
 }
 
-static int ctx_enter_sessions(luo_ctx_t *ctx, bool need_device)
+static int ctx_enter_sessions(luo_ctx_t *ctx)
 {
 	int r = luo_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
-	if (ctx->abi != LUO_ABI_MAINLINE)
-		return -EOPNOTSUPP;
-	return need_device && ctx->dev_fd < 0 ? -ENODEV : 0;
+	return ctx->abi == LUO_ABI_MAINLINE ? 0 : -EOPNOTSUPP;
 }
 
 /*
@@ -165,7 +163,7 @@ static int open_session(luo_ctx_t *ctx, const char *name,
 	struct luo_session *s;
 	int r;
 
-	r = ctx_enter_sessions(ctx, true);
+	r = ctx_enter_sessions(ctx);
 	if (r < 0)
 		return r;
 	if (!ret || check_name(name) < 0)
@@ -175,7 +173,9 @@ static int open_session(luo_ctx_t *ctx, const char *name,
 		return -ENOMEM;
 
 	luo_ctx_lock(ctx);
-	if (dir == LUO_SESSION_OUTGOING)
+	if (ctx->dev_fd < 0) /* checked under the lock: see close_device */
+		r = -ENODEV;
+	else if (dir == LUO_SESSION_OUTGOING)
 		r = luo_k_create_session(ctx, name, &s->fd);
 	else
 		r = luo_k_retrieve_session(ctx, name, &s->fd);
@@ -366,7 +366,7 @@ LUO_EXPORT int luo_session_adopt_fd(luo_ctx_t *ctx, int fd,
 	struct luo_session *s;
 	int r;
 
-	r = ctx_enter_sessions(ctx, false);
+	r = ctx_enter_sessions(ctx);
 	if (r < 0)
 		return r;
 	if (!ret || fd < 0)
@@ -488,7 +488,7 @@ LUO_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
 	int fd = -1, nfds = 0, r;
 	ssize_t n;
 
-	r = ctx_enter_sessions(ctx, false);
+	r = ctx_enter_sessions(ctx);
 	if (r < 0)
 		return r;
 	if (!ret || sock < 0)

@@ -361,7 +361,11 @@ LUO_TEST(transfer, a_context_without_the_device_refuses_what_needs_it,
 	expect_ret(luo_fd_restore(vmm, 1, &fd), -ENODEV);
 	cr_assert_eq(fd, SENTINEL_INT);
 	expect_ret(luo_prepare(vmm), -ENODEV);
-	expect_ret(luo_token_count(vmm), -ENODEV);
+	expect_ret(luo_cancel(vmm), -ENODEV);
+	expect_ret(luo_finish(vmm), -ENODEV);
+	expect_ret(luo_fd_unpreserve(vmm, 1), -ENODEV);
+	/* the bookkeeping needs no device */
+	cr_assert_eq(luo_token_count(vmm), 0);
 	cr_assert(!tb_file_is_preserved(memfd));
 	luo_ctx_unref(vmm);
 	xclose(memfd);
@@ -435,4 +439,48 @@ LUO_TEST(transfer, a_session_outlives_the_device_holder, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_close(vmm_side, LUO_SESSION_CLOSE_FORCE));
 	luo_ctx_unref(vmm);
 	xclose(memfd);
+}
+
+/* luo_ctx_close_device(): the holder lets go of the device, keeps its
+ * sessions, and another context can open the device. */
+LUO_TEST(transfer, close_device_keeps_the_sessions, LUO_ABI_MAINLINE)
+{
+	luo_ctx_t *agent = NULL;
+	luo_session_t *s = NULL, *none = SENTINEL_PTR, *in = NULL;
+	enum luo_state state = (enum luo_state)SENTINEL_INT;
+	int a = memfd_pattern(1, 3000), b = memfd_pattern(2, 5000);
+	int got = SENTINEL_INT;
+
+	expect_ret(luo_ctx_close_device(NULL), -EINVAL);
+	expect_ok(luo_ctx_new(tb.opts, &agent));
+	expect_ok(luo_session_create(agent, "tests.closedev", &s));
+	expect_ok(luo_session_preserve_fd(s, a, 1));
+	expect_ok(luo_ctx_close_device(agent));
+	expect_ret(luo_ctx_close_device(agent), -ENODEV);
+	expect_ret(luo_session_create(agent, "tests.closedev2", &none), -ENODEV);
+	expect_ret(luo_session_retrieve(agent, "tests.closedev", &none), -ENODEV);
+	cr_assert_eq(none, SENTINEL_PTR);
+	expect_ret(luo_get_state(agent, &state), -ENODEV);
+	cr_assert_eq(state, (enum luo_state)SENTINEL_INT);
+	/* the session still works, and the device is free for tb_ctx() */
+	expect_ok(luo_session_preserve_fd(s, b, 2));
+	cr_assert_eq(luo_session_token_count(s), 2);
+	cr_assert(tb_file_is_preserved(a));
+	cr_assert(tb_file_is_preserved(b));
+	if (!tb.fake) {
+		expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+		cr_assert(!tb_file_is_preserved(a));
+	} else {
+		tb_kexec();
+		expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+		expect_ok(luo_session_retrieve(tb_ctx(), "tests.closedev", &in));
+		expect_ok(luo_session_retrieve_fd(in, 2, &got));
+		expect_file_pattern(got, 2, 5000);
+		xclose(got);
+		expect_ok(luo_session_finish(in));
+		expect_ok(luo_session_close(in, 0));
+	}
+	luo_ctx_unref(agent);
+	xclose(a);
+	xclose(b);
 }
