@@ -684,6 +684,10 @@ static int cmd_hold(const struct global *g, int argc, char **argv)
 	if (r)
 		return r;
 	r = luo_session_create(ctx, name, &session);
+	/* A hold needs only its session: let go of the single-open device so
+	 * that other programs can use it meanwhile. */
+	if (r == 0)
+		luo_ctx_close_device(ctx);
 	/* The session holds its own reference on the context. */
 	luo_ctx_unref(ctx);
 	if (r < 0)

@@ -23,6 +23,10 @@
 #                        suite stalls for minutes unpacking its initramfs, so
 #                        stage 3 saves 2-3 minutes; both placements pass.
 #   --no-contract        do not run the contract suite
+#   --luoctl PATH        luoctl: 'hold' a file across the first kexec, then
+#                        'restore' it and compare (default:
+#                        BUILD_DIR/tools/luoctl if it exists)
+#   --no-luoctl          do not run luoctl
 #   --no-probe           do not run vm-abi-probe
 #   --plan FILE          run this plan instead (see init); with --exe
 #   --exe PATH           a program to put in the guest (repeatable; for --plan)
@@ -41,8 +45,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
 log() { printf 'run.sh: %s\n' "$*" >&2; }
 
-build_dir= out_dir= stages= probe= helper= contract= plan= kernel=
+build_dir= out_dir= stages= probe= helper= contract= plan= kernel= luoctl=
 use_probe=1
+use_luoctl=1
 use_contract=1
 contract_stage=3
 exes=()
@@ -60,6 +65,8 @@ while [ $# -gt 0 ]; do
     --contract) contract=$2; shift ;;
     --no-probe) use_probe=0 ;;
     --no-contract) use_contract=0 ;;
+    --luoctl) luoctl=$2; shift ;;
+    --no-luoctl) use_luoctl=0 ;;
     --contract-stage) contract_stage=$2; shift ;;
     --plan) plan=$2; shift ;;
     --exe) exes+=("$2"); shift ;;
@@ -120,6 +127,19 @@ else
     # holder (it is single-open): before anything in stage 1, or after the
     # stage-3 programs, which finish and close everything and hold nothing.
     # Criterion: one job at a time, for the same reason.
+    if [ $use_luoctl = 0 ]; then
+        luoctl=
+    elif [ -z "$luoctl" ] && [ -x "$build_dir/tools/luoctl" ]; then
+        luoctl=$build_dir/tools/luoctl
+    fi
+    [ -z "$luoctl" ] || { [ -x "$luoctl" ] || die "luoctl '$luoctl' not found"; exes+=("$luoctl"); }
+    # luoctl across a real kexec: 'hold' runs in the background through
+    # the kexec (it closes the device once its session exists, so the
+    # stage program can open it); stage 2 restores the file before
+    # vm-stages opens the device, and compares it with the original.
+    held=/etc/libluo-vm/plan
+    luoctl_hold="1 luoctl hold --session vm.luoctl $held >/tmp/luoctl-hold.out & for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do grep -q plan /tmp/luoctl-hold.out 2>/dev/null && break; sleep 1; done; cat /tmp/luoctl-hold.out; grep -q plan /tmp/luoctl-hold.out"
+    luoctl_restore="2 luoctl restore --session vm.luoctl --token 1 --output /tmp/luoctl-restored && cmp $held /tmp/luoctl-restored && echo 'luoctl: held file restored intact'"
     contract_line=
     [ -z "$contract" ] ||
         contract_line="$contract_stage env LIBLUO_TEST_BACKEND=kernel $(basename "$contract") --jobs 1 --ascii"
@@ -128,6 +148,10 @@ else
         [ "$contract_stage" != 1 ] || [ -z "$contract_line" ] || echo "$contract_line"
         for s in 1 2 3; do
             [ -z "$probe" ] || echo "$s $(basename "$probe") $s"
+            if [ -n "$luoctl" ]; then
+                [ $s != 1 ] || echo "$luoctl_hold"
+                [ $s != 2 ] || echo "$luoctl_restore"
+            fi
             echo "$s $(basename "$stages") $s"
         done
         [ "$contract_stage" != 3 ] || [ -z "$contract_line" ] || echo "$contract_line"
