@@ -120,8 +120,9 @@ void luo_session_free_locked(struct luo_session *s);
 /* ---- seed.c ---- */
 void luo_seed_release(luo_ctx_t *ctx);
 
-/* Snapshot helper for the foreach functions (token-table.c). */
-int luo_token_table_foreach_unlocked(luo_ctx_t *ctx,
+/* The foreach functions: copy @t under the context's lock, then call @fn
+ * for each copied token without it (token-table.c). */
+int luo_token_table_foreach_snapshot(luo_ctx_t *ctx,
 				     const struct luo_token_table *t,
 				     luo_token_fn fn, void *userdata);
 

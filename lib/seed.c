@@ -72,11 +72,10 @@ static int tokens_enter(luo_ctx_t *ctx)
 	return r;
 }
 
-static void close_internal(luo_ctx_t *ctx, struct luo_session **s)
+static void close_internal(struct luo_session **s)
 {
 	luo_session_free_locked(*s);
 	*s = NULL;
-	(void)ctx;
 }
 
 /*
@@ -373,7 +372,7 @@ LUO_EXPORT int luo_fd_unpreserve(luo_ctx_t *ctx, uint64_t token)
 		r = -EBUSY;
 	} else {
 		/* closing the token's own session unpreserves just it */
-		close_internal(ctx, &e->session);
+		close_internal(&e->session);
 	}
 	if (r == 0)
 		luo_token_table_remove(&ctx->seed_tokens, token);
@@ -508,7 +507,7 @@ LUO_EXPORT int luo_cancel(luo_ctx_t *ctx)
 	} else if (ctx->seed_state != LUO_STATE_PREPARED) {
 		r = -EINVAL;
 	} else {
-		close_internal(ctx, &ctx->manifest_out);
+		close_internal(&ctx->manifest_out);
 		ctx->seed_state = LUO_STATE_NORMAL;
 	}
 	luo_ctx_unlock(ctx);
@@ -545,7 +544,7 @@ static int finish_token(luo_ctx_t *ctx, struct luo_token_entry *e)
 	r = luo_k_finish(ctx, e->session->fd);
 	if (r < 0)
 		return r;
-	close_internal(ctx, &e->session);
+	close_internal(&e->session);
 	return 0;
 }
 
@@ -567,7 +566,7 @@ static int mainline_finish(luo_ctx_t *ctx)
 	r = luo_k_finish(ctx, ctx->manifest_in->fd);
 	if (r < 0)
 		return r;
-	close_internal(ctx, &ctx->manifest_in);
+	close_internal(&ctx->manifest_in);
 	drop_incoming(ctx);
 	ctx->seed_state = LUO_STATE_NORMAL;
 	return 0;
@@ -633,7 +632,7 @@ LUO_EXPORT int luo_token_foreach(luo_ctx_t *ctx, luo_token_fn fn,
 		return r;
 	if (!fn)
 		return -EINVAL;
-	return luo_token_table_foreach_unlocked(ctx, &ctx->seed_tokens, fn,
+	return luo_token_table_foreach_snapshot(ctx, &ctx->seed_tokens, fn,
 						userdata);
 }
 

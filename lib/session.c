@@ -606,6 +606,6 @@ LUO_EXPORT int luo_session_token_foreach(luo_session_t *session,
 	r = luo_ctx_check(session->ctx);
 	if (r < 0)
 		return r;
-	return luo_token_table_foreach_unlocked(session->ctx, &session->tokens,
+	return luo_token_table_foreach_snapshot(session->ctx, &session->tokens,
 						fn, userdata);
 }

@@ -163,7 +163,7 @@ struct token_snapshot {
 	enum luo_token_state state;
 };
 
-int luo_token_table_foreach_unlocked(luo_ctx_t *ctx,
+int luo_token_table_foreach_snapshot(luo_ctx_t *ctx,
 				     const struct luo_token_table *t,
 				     luo_token_fn fn, void *userdata)
 {

@@ -49,7 +49,9 @@ int luo_token_table_remove(struct luo_token_table *t, uint64_t token);
 int luo_token_table_reserve(struct luo_token_table *t, size_t extra);
 
 /* Iteration: i starts at 0; returns the next live entry and advances *i,
- * or NULL at the end.  The table must not change during an iteration. */
+ * or NULL at the end.  During an iteration the table must not grow;
+ * removing entries (luo_token_table_remove()) is allowed: removal leaves a
+ * tombstone and moves nothing. */
 struct luo_token_entry *luo_token_table_next(const struct luo_token_table *t,
 					     size_t *i);
 

@@ -478,3 +478,38 @@ UNIT_TEST(clear_empties_and_table_is_reusable)
 	expect_sane(&t);
 	luo_token_table_clear(&t);
 }
+
+/* The guarantee seed.c relies on: removing entries while iterating visits
+ * every entry that was live when the iteration began, exactly once. */
+UNIT_TEST(remove_during_iteration)
+{
+	struct luo_token_table t;
+	struct luo_token_entry *e;
+	uint64_t seen_sum = 0, want_sum = 0, i;
+	size_t it = 0, visited = 0;
+
+	luo_token_table_init(&t);
+	for (i = 1; i <= 2000; i++) {
+		insert_ok(&t, i * 2654435761u,
+			  i % 2 ? LUO_TOKEN_INCOMING : LUO_TOKEN_PRESERVED, NULL);
+		want_sum += i * 2654435761u;
+	}
+	while ((e = luo_token_table_next(&t, &it))) {
+		visited++;
+		seen_sum += e->token;
+		if (e->state == LUO_TOKEN_INCOMING)
+			cr_assert_eq(luo_token_table_remove(&t, e->token), 0);
+	}
+	cr_assert_eq(visited, 2000);
+	cr_assert_eq(seen_sum, want_sum);
+	cr_assert_eq(t.count, 1000);
+	for (i = 1; i <= 2000; i++) {
+		if (i % 2)
+			expect_absent(&t, i * 2654435761u);
+		else
+			expect_entry(&t, i * 2654435761u, LUO_TOKEN_PRESERVED,
+				     NULL);
+	}
+	expect_sane(&t);
+	luo_token_table_clear(&t);
+}
