@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend-kernel.h"
 #include "libluo-private.h"
 
 /* ---- options ---------------------------------------------------------- */
@@ -34,7 +35,8 @@ LUO_EXPORT void luo_ctx_opts_free(luo_ctx_opts_t *opts)
 {
 	if (!opts)
 		return;
-	luo_fake_unref(opts->fake);
+	if (opts->backend)
+		opts->backend->ops->unref(opts->backend);
 	free(opts->device);
 	free(opts);
 }
@@ -71,11 +73,18 @@ LUO_EXPORT int luo_ctx_opts_set_abi(luo_ctx_opts_t *opts, enum luo_abi abi)
 
 LUO_EXPORT int luo_ctx_opts_set_fake(luo_ctx_opts_t *opts, luo_fake_t *fake)
 {
+	/* a luo_fake_t starts with its struct luo_backend (fake/) */
+	struct luo_backend *b = (struct luo_backend *)(void *)fake;
+
 	if (!opts)
 		return -EINVAL;
-	luo_fake_ref(fake);
-	luo_fake_unref(opts->fake);
-	opts->fake = fake;
+	if (b && b->ops->version != LUOI_BACKEND_VERSION)
+		return -EPROTO;
+	if (b)
+		b->ops->ref(b);
+	if (opts->backend)
+		opts->backend->ops->unref(opts->backend);
+	opts->backend = b;
 	return 0;
 }
 
@@ -129,12 +138,12 @@ void luo_ctx_unlock(luo_ctx_t *ctx)
 
 int luo_ctx_ioctl(luo_ctx_t *ctx, int fd, unsigned long request, void *arg)
 {
-	return ctx->ops->ioctl(ctx->backend_data, fd, request, arg);
+	return ctx->backend->ops->ioctl(ctx->backend, fd, request, arg);
 }
 
 int luo_ctx_close_fd(luo_ctx_t *ctx, int fd)
 {
-	return fd < 0 ? 0 : ctx->ops->close(ctx->backend_data, fd);
+	return fd < 0 ? 0 : ctx->backend->ops->close(ctx->backend, fd);
 }
 
 /*
@@ -233,8 +242,7 @@ static void ctx_free(luo_ctx_t *ctx)
 {
 	if (ctx->dev_fd >= 0)
 		luo_ctx_close_fd(ctx, ctx->dev_fd);
-	if (ctx->ops == &luo_backend_fake_ops)
-		luo_fake_unref(ctx->backend_data);
+	ctx->backend->ops->unref(ctx->backend);
 	pthread_mutex_destroy(&ctx->lock);
 	luo_token_table_clear(&ctx->seed_tokens);
 	free(ctx->device);
@@ -279,12 +287,8 @@ LUO_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 		ctx_free(ctx);
 		return -ENOMEM;
 	}
-	if (opts->fake) {
-		ctx->ops = &luo_backend_fake_ops;
-		ctx->backend_data = luo_fake_ref(opts->fake);
-	} else {
-		ctx->ops = &luo_backend_kernel_ops;
-	}
+	ctx->backend = opts->backend ? opts->backend : &luoi_backend_kernel;
+	ctx->backend->ops->ref(ctx->backend);
 
 	if (opts->no_device) {
 		/* sessions exist only on the mainline ABI */
@@ -293,7 +297,8 @@ LUO_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 		return 0;
 	}
 
-	r = ctx->ops->open(ctx->backend_data, ctx->device, O_RDWR | O_CLOEXEC);
+	r = ctx->backend->ops->open(ctx->backend, ctx->device,
+				    O_RDWR | O_CLOEXEC);
 	if (r < 0) {
 		log_open_error(ctx, r);
 		ctx_free(ctx);
@@ -307,7 +312,7 @@ LUO_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 		return r;
 	}
 	luo_dbg(ctx, "opened %s (%s backend, %s ABI)", ctx->device,
-		ctx->ops->name, ctx->abi == LUO_ABI_RFC ? "RFC" : "mainline");
+		ctx->backend->ops->name, ctx->abi == LUO_ABI_RFC ? "RFC" : "mainline");
 	*ret = ctx;
 	return 0;
 }

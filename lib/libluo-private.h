@@ -18,7 +18,6 @@
 #include <syslog.h>
 
 #include "backend.h"
-#include "libluo-fake.h"
 #include "libluo.h"
 #include "luo-abi.h"
 #include "token-table.h"
@@ -36,7 +35,7 @@ struct luo_ctx_opts {
 	char *device;
 	enum luo_abi abi;
 	bool no_device;   /* sessions received from the device's holder only */
-	luo_fake_t *fake; /* reference held; NULL = real kernel */
+	struct luo_backend *backend; /* reference held; NULL = real kernel */
 	luo_log_fn log_fn;
 	void *log_data;
 	int log_priority; /* LUO_LOG_SILENT or 0..7 */
@@ -59,8 +58,7 @@ struct luo_ctx {
 	pthread_mutex_t lock;
 	pid_t pid; /* creator; other processes get -ECHILD */
 
-	const struct luo_backend_ops *ops;
-	void *backend_data; /* luo_fake_t * with a reference, or NULL */
+	struct luo_backend *backend; /* reference held */
 	int dev_fd; /* -1 in a context made without the device */
 	enum luo_abi abi;
 	char *device;

@@ -8,8 +8,8 @@
       The functions declared in the public headers, the global: list of the
       version script and the dynamic symbols the shared library defines are
       the same three sets; every export carries a version of the script; the
-      SONAME is NAME; the static library defines no global symbol outside
-      libluo's namespace.
+      SONAME is NAME; the static library defines no global symbol but the
+      public functions and internal ones named luoi_*.
 
   check-api.py man --cc=CC... -I DIR --header H... --man-dir DIR...
                    [--groff GROFF]
@@ -186,10 +186,12 @@ def check_symbols(args):
         out = run([args.nm, "-g", "--defined-only", args.static_library])
         for line in out.splitlines():
             f = line.split()
-            # "__" names are the toolchain's (__odr_asan.*, __gcov_*, ...)
-            if len(f) == 3 and not re.match(r"(_?_?(luo|libluo)_|__)", f[2]):
-                errors.append("%s defines global symbol %s outside the "
-                              "luo_ namespace"
+            # Public functions, internal ones (luoi_), and the
+            # toolchain's "__" names (__odr_asan.*, __gcov_*, ...).
+            if len(f) == 3 and f[2] not in api and \
+                    not re.match(r"(luoi_|__)", f[2]):
+                errors.append("%s defines global symbol %s: neither public "
+                              "nor in the internal luoi_ namespace"
                               % (os.path.basename(args.static_library), f[2]))
 
     if not errors:

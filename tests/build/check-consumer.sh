@@ -69,7 +69,7 @@ for entry in "$src"/* "$src"/.[!.]*; do
 	[ -d "$entry/meson-private" ] && continue
 	cp -R "$entry" "$sub/subprojects/libluo/"
 done
-quiet "$MESON" setup --force-fallback-for=libluo -Db_sanitize="$SANITIZE" \
+quiet "$MESON" setup --force-fallback-for=libluo,libluo-fake -Db_sanitize="$SANITIZE" \
 	"$sub/build" "$sub"
 quiet "$MESON" compile -C "$sub/build"
 "$sub/build/consumer" || die "the consumer built with the subproject failed"
@@ -88,7 +88,9 @@ pc=$(find "$dest" -name libluo.pc | head -n 1)
 so=$(find "$dest" -name libluo.so.1 | head -n 1)
 [ -n "$so" ] || die "no libluo.so.1 installed"
 libdir=$(dirname "$so")
-for f in "$libdir/libluo.so" "$libdir/libluo.a"; do
+for f in "$libdir/libluo.so" "$libdir/libluo.a" "$libdir/libluo-fake.so.1" \
+	"$libdir/libluo-fake.so" "$libdir/libluo-fake.a" \
+	"$(dirname "$pc")/libluo-fake.pc"; do
 	[ -e "$f" ] || die "$f is not installed"
 done
 for h in libluo.h libluo-fake.h; do
@@ -135,11 +137,11 @@ quiet "$MESON" compile -C "$pcb/build-static"
 step "cc \$(pkg-config --cflags --libs libluo)"
 # shellcheck disable=SC2046,SC2086 # word splitting wanted
 quiet $CC $san_cflags -o "$tmp/consumer-cc" "$consumer/main.c" \
-	$($PKG_CONFIG --cflags --libs libluo)
+	$($PKG_CONFIG --cflags --libs libluo-fake)
 "$tmp/consumer-cc" || die "the consumer built with cc failed"
 # shellcheck disable=SC2046,SC2086
 quiet $CC $san_cflags -o "$tmp/demo-cc" "$src/examples/demo.c" \
-	$($PKG_CONFIG --cflags --libs libluo)
+	$($PKG_CONFIG --cflags --libs libluo libluo-fake)
 "$tmp/demo-cc" --fake >"$tmp/demo.out" || die "examples/demo.c built with cc failed"
 
 echo

@@ -148,14 +148,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include("libluo-private.h")
-#include "libluo-private.h"
-#endif
-#endif
-#ifndef LUO_EXPORT
-#define LUO_EXPORT __attribute__((visibility("default")))
-#endif
+#include "macro.h"
 
 #include "libluo-fake.h"
 #include "libluo.h"
@@ -393,6 +386,7 @@ enum fake_uaccess {
 };
 
 struct luo_fake {
+	struct luo_backend backend; /* first: how libluo reaches the fake */
 	atomic_long refs;
 	pthread_mutex_t lock;
 	pid_t pid; /* the process that owns the fake */
@@ -1560,9 +1554,9 @@ static int rfc_ioctl(struct luo_fake *f, uint32_t cmd, void *arg)
 /* Backend operations                                                       */
 /* ------------------------------------------------------------------------ */
 
-static int fake_open(void *data, const char *path, int flags)
+static int fake_open(struct luo_backend *b, const char *path, int flags)
 {
-	struct luo_fake *f = data;
+	struct luo_fake *f = (struct luo_fake *)b;
 	struct fhandle *h;
 	int sv[2], r;
 
@@ -1598,9 +1592,9 @@ out:
 	return r;
 }
 
-static int fake_close(void *data, int fd)
+static int fake_close(struct luo_backend *b, int fd)
 {
-	struct luo_fake *f = data;
+	struct luo_fake *f = (struct luo_fake *)b;
 	int r = 0;
 
 	if (!f)
@@ -1612,9 +1606,10 @@ static int fake_close(void *data, int fd)
 	return r;
 }
 
-static int fake_ioctl(void *data, int fd, unsigned long request, void *arg)
+static int fake_ioctl(struct luo_backend *b, int fd, unsigned long request,
+		      void *arg)
 {
-	struct luo_fake *f = data;
+	struct luo_fake *f = (struct luo_fake *)b;
 	uint32_t cmd = (uint32_t)request; /* the kernel's unsigned int cmd */
 	struct fhandle *h;
 	struct stat st;
@@ -1643,8 +1638,21 @@ out:
 	return r;
 }
 
-const struct luo_backend_ops luo_backend_fake_ops = {
+static void fake_backend_ref(struct luo_backend *b)
+{
+	luo_fake_ref((struct luo_fake *)b);
+}
+
+static void fake_backend_unref(struct luo_backend *b)
+{
+	luo_fake_unref((struct luo_fake *)b);
+}
+
+static const struct luo_backend_ops fake_backend_ops = {
+	.version = LUOI_BACKEND_VERSION,
 	.name = "fake",
+	.ref = fake_backend_ref,
+	.unref = fake_backend_unref,
 	.open = fake_open,
 	.close = fake_close,
 	.ioctl = fake_ioctl,
@@ -1654,7 +1662,7 @@ const struct luo_backend_ops luo_backend_fake_ops = {
 /* Public API                                                               */
 /* ------------------------------------------------------------------------ */
 
-LUO_EXPORT int luo_fake_new(enum luo_abi abi, luo_fake_t **ret)
+LUOI_EXPORT int luo_fake_new(enum luo_abi abi, luo_fake_t **ret)
 {
 	struct luo_fake *f;
 	long page;
@@ -1669,6 +1677,7 @@ LUO_EXPORT int luo_fake_new(enum luo_abi abi, luo_fake_t **ret)
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	f->backend.ops = &fake_backend_ops;
 	atomic_init(&f->refs, 1);
 	f->pid = getpid();
 	f->abi = abi == LUO_ABI_RFC ? LUO_ABI_RFC : LUO_ABI_MAINLINE;
@@ -1713,7 +1722,7 @@ err:
 	return r;
 }
 
-LUO_EXPORT luo_fake_t *luo_fake_ref(luo_fake_t *fake)
+LUOI_EXPORT luo_fake_t *luo_fake_ref(luo_fake_t *fake)
 {
 	if (fake)
 		atomic_fetch_add_explicit(&fake->refs, 1, memory_order_relaxed);
@@ -1751,7 +1760,7 @@ static void fake_destroy(struct luo_fake *f)
 	free(f);
 }
 
-LUO_EXPORT luo_fake_t *luo_fake_unref(luo_fake_t *fake)
+LUOI_EXPORT luo_fake_t *luo_fake_unref(luo_fake_t *fake)
 {
 	if (!fake)
 		return NULL;
@@ -1832,7 +1841,7 @@ static int kexec_rfc(struct luo_fake *f)
 	return 0;
 }
 
-LUO_EXPORT int luo_fake_kexec(luo_fake_t *fake)
+LUOI_EXPORT int luo_fake_kexec(luo_fake_t *fake)
 {
 	int r;
 
@@ -1852,7 +1861,7 @@ LUO_EXPORT int luo_fake_kexec(luo_fake_t *fake)
 	return r;
 }
 
-LUO_EXPORT int luo_fake_inject_error(luo_fake_t *fake, enum luo_fake_op op,
+LUOI_EXPORT int luo_fake_inject_error(luo_fake_t *fake, enum luo_fake_op op,
 				     int error)
 {
 	int r;
@@ -1869,7 +1878,7 @@ LUO_EXPORT int luo_fake_inject_error(luo_fake_t *fake, enum luo_fake_op op,
 	return 0;
 }
 
-LUO_EXPORT int luo_fake_set_limits(luo_fake_t *fake, unsigned int max_sessions,
+LUOI_EXPORT int luo_fake_set_limits(luo_fake_t *fake, unsigned int max_sessions,
 				   unsigned int max_files)
 {
 	int r;
@@ -1886,7 +1895,7 @@ LUO_EXPORT int luo_fake_set_limits(luo_fake_t *fake, unsigned int max_sessions,
 	return 0;
 }
 
-LUO_EXPORT int luo_fake_get_boot(luo_fake_t *fake)
+LUOI_EXPORT int luo_fake_get_boot(luo_fake_t *fake)
 {
 	int r;
 
@@ -1922,7 +1931,7 @@ static size_t snap_session(struct snap_entry *e, const struct fsession *s,
 	return n;
 }
 
-LUO_EXPORT int luo_fake_foreach_file(luo_fake_t *fake, luo_fake_file_fn fn,
+LUOI_EXPORT int luo_fake_foreach_file(luo_fake_t *fake, luo_fake_file_fn fn,
 				     void *userdata)
 {
 	struct snap_entry *snap = NULL;
@@ -1968,7 +1977,7 @@ LUO_EXPORT int luo_fake_foreach_file(luo_fake_t *fake, luo_fake_file_fn fn,
 	return r;
 }
 
-LUO_EXPORT int luo_fake_session_count(luo_fake_t *fake,
+LUOI_EXPORT int luo_fake_session_count(luo_fake_t *fake,
 				      enum luo_session_direction dir)
 {
 	int r;
@@ -1988,7 +1997,7 @@ LUO_EXPORT int luo_fake_session_count(luo_fake_t *fake,
 	return r;
 }
 
-LUO_EXPORT int luo_fake_file_count(luo_fake_t *fake)
+LUOI_EXPORT int luo_fake_file_count(luo_fake_t *fake)
 {
 	const struct fsession *s;
 	uint64_t n = 0;
@@ -2009,7 +2018,7 @@ LUO_EXPORT int luo_fake_file_count(luo_fake_t *fake)
 	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-LUO_EXPORT int luo_fake_get_state(luo_fake_t *fake, enum luo_state *state)
+LUOI_EXPORT int luo_fake_get_state(luo_fake_t *fake, enum luo_state *state)
 {
 	int r;
 

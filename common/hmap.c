@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Robin Hood hashing: a key's home slot is its hash scaled to the capacity
+ * (multiply-shift, so any capacity works and the table can grow by half
+ * rather than double); an insert that meets a slot whose key sits closer to
+ * its home than the new one would takes that slot and carries the evicted
+ * key on.  Every key therefore lies within a short run after its home, and
+ * a lookup stops as soon as it meets a key closer to home than itself: a
+ * miss costs about what a hit does.  Removal shifts the run after the slot
+ * back by one, leaving no tombstone.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hmap.h"
+
+/* Grow when count would pass capacity * 7/8; grow by half. */
+#define LOAD_NUM 7
+#define LOAD_DEN 8
+
+static size_t home_of(const struct luoi_hmap *m, uint64_t key)
+{
+	return (size_t)(((unsigned __int128)luoi_hash64(key) * m->capacity) >>
+			64);
+}
+
+static size_t next_slot(const struct luoi_hmap *m, size_t i)
+{
+	return i + 1 == m->capacity ? 0 : i + 1;
+}
+
+/* How far slot @i is from @home, walking forward with wrap-around. */
+static size_t distance(const struct luoi_hmap *m, size_t home, size_t i)
+{
+	return i >= home ? i - home : i + m->capacity - home;
+}
+
+void luoi_hmap_init(struct luoi_hmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void luoi_hmap_fini(struct luoi_hmap *m)
+{
+	free(m->slots);
+	luoi_hmap_init(m);
+}
+
+static size_t find_slot(const struct luoi_hmap *m, uint64_t key, bool *found)
+{
+	size_t i, d;
+
+	*found = false;
+	if (m->count == 0)
+		return 0;
+	i = home_of(m, key);
+	for (d = 0;; d++, i = next_slot(m, i)) {
+		const struct luoi_hmap_slot *s = &m->slots[i];
+
+		if (s->value == 0)
+			return i;
+		if (s->key == key) {
+			*found = true;
+			return i;
+		}
+		/* a key closer to its home than we are to ours: ours
+		 * would have taken this slot */
+		if (distance(m, home_of(m, s->key), i) < d)
+			return i;
+	}
+}
+
+uint64_t *luoi_hmap_find(const struct luoi_hmap *m, uint64_t key)
+{
+	bool found;
+	size_t i = find_slot(m, key, &found);
+
+	return found ? &m->slots[i].value : NULL;
+}
+
+/* Place a key known to be absent, in a table with room. */
+static void place(struct luoi_hmap *m, uint64_t key, uint64_t value)
+{
+	size_t i = home_of(m, key), d = 0;
+
+	for (;; i = next_slot(m, i), d++) {
+		struct luoi_hmap_slot *s = &m->slots[i];
+		size_t sd;
+
+		if (s->value == 0) {
+			s->key = key;
+			s->value = value;
+			m->count++;
+			return;
+		}
+		sd = distance(m, home_of(m, s->key), i);
+		if (sd < d) {
+			struct luoi_hmap_slot evicted = *s;
+
+			s->key = key;
+			s->value = value;
+			key = evicted.key;
+			value = evicted.value;
+			d = sd;
+		}
+	}
+}
+
+static int resize(struct luoi_hmap *m, size_t capacity)
+{
+	struct luoi_hmap n = { 0 };
+	size_t i;
+
+	n.slots = calloc(capacity, sizeof(*n.slots));
+	if (!n.slots)
+		return -ENOMEM;
+	n.capacity = capacity;
+	for (i = 0; i < m->capacity; i++)
+		if (m->slots[i].value)
+			place(&n, m->slots[i].key, m->slots[i].value);
+	free(m->slots);
+	*m = n;
+	return 0;
+}
+
+int luoi_hmap_reserve(struct luoi_hmap *m, size_t extra)
+{
+	size_t need, capacity;
+
+	if (extra > SIZE_MAX / 64 - m->count)
+		return -ENOMEM;
+	need = m->count + extra;
+	if (need * LOAD_DEN <= m->capacity * LOAD_NUM)
+		return 0;
+	capacity = m->capacity < LUOI_HMAP_MIN_CAPACITY ?
+			   LUOI_HMAP_MIN_CAPACITY :
+			   m->capacity;
+	while (need * LOAD_DEN > capacity * LOAD_NUM) {
+		if (capacity > SIZE_MAX / 4 / sizeof(struct luoi_hmap_slot))
+			return -ENOMEM;
+		capacity += capacity / 2;
+	}
+	return resize(m, capacity);
+}
+
+int luoi_hmap_insert(struct luoi_hmap *m, uint64_t key, uint64_t value)
+{
+	int r;
+
+	if (value == 0)
+		return -EINVAL;
+	if (luoi_hmap_find(m, key))
+		return -EEXIST;
+	r = luoi_hmap_reserve(m, 1);
+	if (r < 0)
+		return r;
+	place(m, key, value);
+	return 0;
+}
+
+int luoi_hmap_remove(struct luoi_hmap *m, uint64_t key, uint64_t *old)
+{
+	bool found;
+	size_t i = find_slot(m, key, &found), j;
+
+	if (!found)
+		return -ENOENT;
+	if (old)
+		*old = m->slots[i].value;
+	/* shift the rest of the run back by one */
+	for (j = next_slot(m, i);; i = j, j = next_slot(m, j)) {
+		struct luoi_hmap_slot *s = &m->slots[j];
+
+		if (s->value == 0 || distance(m, home_of(m, s->key), j) == 0)
+			break;
+		m->slots[i] = *s;
+	}
+	m->slots[i].key = 0;
+	m->slots[i].value = 0;
+	m->count--;
+	return 0;
+}
+
+bool luoi_hmap_next(const struct luoi_hmap *m, size_t *i, uint64_t *key,
+		    uint64_t *value)
+{
+	for (; *i < m->capacity; (*i)++) {
+		const struct luoi_hmap_slot *s = &m->slots[*i];
+
+		if (s->value) {
+			*key = s->key;
+			*value = s->value;
+			(*i)++;
+			return true;
+		}
+	}
+	return false;
+}
+
+uint64_t luoi_hash_bytes(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return luoi_hash64(h);
+}
