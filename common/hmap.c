@@ -182,6 +182,31 @@ int luoi_hmap_remove(struct luoi_hmap *m, uint64_t key, uint64_t *old)
 	return 0;
 }
 
+/*
+ * Removing slot i shifts the run after it back by one, so slot i is looked
+ * at again; entries only ever move to lower slots (or from slot 0 to the
+ * last one, which is then looked at again too), so none is skipped.
+ */
+size_t luoi_hmap_remove_if(struct luoi_hmap *m,
+			   bool (*pred)(uint64_t key, uint64_t value,
+					void *data),
+			   void *data)
+{
+	size_t i = 0, removed = 0;
+
+	while (i < m->capacity) {
+		const struct luoi_hmap_slot *s = &m->slots[i];
+
+		if (s->value && pred(s->key, s->value, data)) {
+			luoi_hmap_remove(m, s->key, NULL);
+			removed++;
+			continue;
+		}
+		i++;
+	}
+	return removed;
+}
+
 bool luoi_hmap_next(const struct luoi_hmap *m, size_t *i, uint64_t *key,
 		    uint64_t *value)
 {

@@ -53,6 +53,13 @@ int luoi_hmap_insert(struct luoi_hmap *m, uint64_t key, uint64_t value);
  * otherwise; never allocates. */
 int luoi_hmap_remove(struct luoi_hmap *m, uint64_t key, uint64_t *old);
 
+/* Remove every key for which @pred(key, value, data) is true; the number
+ * removed.  Never allocates. */
+size_t luoi_hmap_remove_if(struct luoi_hmap *m,
+			   bool (*pred)(uint64_t key, uint64_t value,
+					void *data),
+			   void *data);
+
 /* Iteration: *i starts at 0.  True with the next key and value, false at
  * the end.  No insert or remove during an iteration. */
 bool luoi_hmap_next(const struct luoi_hmap *m, size_t *i, uint64_t *key,

@@ -1,190 +1,64 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Options and the context: the one open descriptor of /dev/liveupdate of a
- * process, its ABI, its lock and its log settings.
+ * The context: opening the device, detecting its ABI, sharing it between
+ * threads, letting go of it (luo_ctx_close_device()) and freeing it.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "backend-kernel.h"
-#include "libluo-private.h"
+#include "compat/compat.h"
+#include "ctx.h"
+#include "kernel-req.h"
+#include "log.h"
+#include "macro.h"
 
-/* ---- options ---------------------------------------------------------- */
-
-LUO_EXPORT int luo_ctx_opts_new(luo_ctx_opts_t **ret)
+int luoi_ctx_device_get(luo_ctx_t *ctx)
 {
-	luo_ctx_opts_t *o;
+	LUOI_LOCK_GUARD(&ctx->lock);
 
-	if (!ret)
-		return -EINVAL;
-	o = calloc(1, sizeof(*o));
-	if (!o)
-		return -ENOMEM;
-	o->abi = LUO_ABI_AUTO;
-	o->log_priority = LUO_LOG_SILENT;
-	*ret = o;
-	return 0;
+	if (ctx->dev_fd < 0)
+		return -ENODEV;
+	ctx->device_users++;
+	return ctx->dev_fd;
 }
 
-LUO_EXPORT void luo_ctx_opts_free(luo_ctx_opts_t *opts)
+void luoi_ctx_device_put(luo_ctx_t *ctx)
 {
-	if (!opts)
-		return;
-	if (opts->backend)
-		opts->backend->ops->unref(opts->backend);
-	free(opts->device);
-	free(opts);
-}
+	LUOI_LOCK_GUARD(&ctx->lock);
 
-LUO_EXPORT int luo_ctx_opts_set_device(luo_ctx_opts_t *opts, const char *path)
-{
-	char *copy;
-
-	if (!opts || !path || !*path)
-		return -EINVAL;
-	if (strnlen(path, PATH_MAX) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	free(opts->device);
-	opts->device = copy;
-	return 0;
-}
-
-static bool abi_valid(enum luo_abi abi)
-{
-	return abi == LUO_ABI_AUTO || abi == LUO_ABI_MAINLINE ||
-	       abi == LUO_ABI_RFC;
-}
-
-LUO_EXPORT int luo_ctx_opts_set_abi(luo_ctx_opts_t *opts, enum luo_abi abi)
-{
-	if (!opts || !abi_valid(abi))
-		return -EINVAL;
-	opts->abi = abi;
-	return 0;
-}
-
-LUO_EXPORT int luo_ctx_opts_set_fake(luo_ctx_opts_t *opts, luo_fake_t *fake)
-{
-	/* a luo_fake_t starts with its struct luo_backend (fake/) */
-	struct luo_backend *b = (struct luo_backend *)(void *)fake;
-
-	if (!opts)
-		return -EINVAL;
-	if (b && b->ops->version != LUOI_BACKEND_VERSION)
-		return -EPROTO;
-	if (b)
-		b->ops->ref(b);
-	if (opts->backend)
-		opts->backend->ops->unref(opts->backend);
-	opts->backend = b;
-	return 0;
-}
-
-LUO_EXPORT int luo_ctx_opts_set_open_device(luo_ctx_opts_t *opts,
-					    bool open_device)
-{
-	if (!opts)
-		return -EINVAL;
-	opts->no_device = !open_device;
-	return 0;
-}
-
-static bool priority_valid(int priority)
-{
-	return priority >= LOG_EMERG && priority <= LOG_DEBUG;
-}
-
-LUO_EXPORT int luo_ctx_opts_set_log(luo_ctx_opts_t *opts, luo_log_fn fn,
-				    void *userdata, int priority)
-{
-	if (!opts || !priority_valid(priority))
-		return -EINVAL;
-	opts->log_fn = fn;
-	opts->log_data = userdata;
-	opts->log_priority = priority;
-	return 0;
-}
-
-/* ---- context ---------------------------------------------------------- */
-
-int luo_ctx_check(const luo_ctx_t *ctx)
-{
-	if (!ctx)
-		return -EINVAL;
-	/* The descriptors were inherited, but the lock, the bookkeeping and
-	 * the single-open device belong to the parent. */
-	if (getpid() != ctx->pid)
-		return -ECHILD;
-	return 0;
-}
-
-void luo_ctx_lock(luo_ctx_t *ctx)
-{
-	pthread_mutex_lock(&ctx->lock);
-}
-
-void luo_ctx_unlock(luo_ctx_t *ctx)
-{
-	pthread_mutex_unlock(&ctx->lock);
-}
-
-int luo_ctx_ioctl(luo_ctx_t *ctx, int fd, unsigned long request, void *arg)
-{
-	return ctx->backend->ops->ioctl(ctx->backend, fd, request, arg);
-}
-
-int luo_ctx_close_fd(luo_ctx_t *ctx, int fd)
-{
-	return fd < 0 ? 0 : ctx->backend->ops->close(ctx->backend, fd);
+	if (--ctx->device_users == 0)
+		pthread_cond_broadcast(&ctx->device_idle);
 }
 
 /*
- * Both probes are rejected by the kernel before it looks at anything: the
+ * Both probes are refused by the kernel before it looks at anything: the
  * mainline kernel refuses request number 3 (outside its table) with EINVAL
- * and the RFC kernel answers GET_STATE, a read.  A mainline
- * RETRIEVE_SESSION with a size below the minimum fails EINVAL on a mainline
- * kernel and ENOTTY on anything else.
+ * and the RFC kernel answers GET_STATE, a read; a mainline RETRIEVE_SESSION
+ * with a size below the minimum fails EINVAL on a mainline kernel and
+ * ENOTTY on anything else.
  */
-static bool probe_rfc(luo_ctx_t *ctx)
-{
-	int32_t state = -1;
-
-	return luo_ctx_ioctl(ctx, ctx->dev_fd, LUO_K_RFC_GET_STATE, &state) ==
-	       0;
-}
-
-static bool probe_mainline(luo_ctx_t *ctx)
-{
-	struct luo_k_session_req req;
-
-	memset(&req, 0, sizeof(req));
-	req.size = sizeof(uint32_t);
-	return luo_ctx_ioctl(ctx, ctx->dev_fd, LUO_K_RETRIEVE_SESSION, &req) ==
-	       -EINVAL;
-}
-
 static int detect_abi(luo_ctx_t *ctx, enum luo_abi wanted)
 {
-	if (wanted != LUO_ABI_MAINLINE && probe_rfc(ctx)) {
+	int32_t state;
+
+	if (wanted != LUO_ABI_MAINLINE &&
+	    luoi_req_rfc_get_state(ctx->backend, ctx->dev_fd, &state) == 0) {
 		ctx->abi = LUO_ABI_RFC;
 		return 0;
 	}
-	if (wanted != LUO_ABI_RFC && probe_mainline(ctx)) {
+	if (wanted != LUO_ABI_RFC &&
+	    luoi_req_probe_mainline(ctx->backend, ctx->dev_fd)) {
 		ctx->abi = LUO_ABI_MAINLINE;
 		return 0;
 	}
-	luo_err(ctx, "%s speaks %s: is it a live update device?", ctx->device,
-		wanted == LUO_ABI_AUTO	   ? "no known LUO ABI" :
-		wanted == LUO_ABI_MAINLINE ? "not the mainline ABI" :
-					     "not the RFC ABI");
+	luoi_err(ctx, "%s speaks %s: is it a live update device?", ctx->device,
+		 wanted == LUO_ABI_AUTO	    ? "no known LUO ABI" :
+		 wanted == LUO_ABI_MAINLINE ? "not the mainline ABI" :
+					      "not the RFC ABI");
 	return -EPROTO;
 }
 
@@ -194,106 +68,108 @@ static void log_open_error(luo_ctx_t *ctx, int r)
 	case -ENOENT:
 	case -ENODEV:
 	case -ENXIO:
-		luo_err(ctx,
-			"%s: no such device: the kernel needs CONFIG_LIVEUPDATE "
-			"and the boot parameter liveupdate=on",
-			ctx->device);
+		luoi_err(ctx,
+			 "%s: no such device: the kernel needs CONFIG_LIVEUPDATE "
+			 "and the boot parameter liveupdate=on",
+			 ctx->device);
 		break;
 	case -EBUSY:
-		luo_err(ctx,
-			"%s is single-open and another process (or context) "
-			"holds it; share one luo_ctx_t between threads",
-			ctx->device);
+		luoi_err(ctx,
+			 "%s is single-open and another process (or context) "
+			 "holds it; share one luo_ctx_t between threads",
+			 ctx->device);
 		break;
 	case -EIO:
-		luo_err(ctx,
-			"%s: the kernel failed to restore the previous "
-			"kernel's live update state (see dmesg)",
-			ctx->device);
+		luoi_err(ctx,
+			 "%s: the kernel failed to restore the previous "
+			 "kernel's live update state (see dmesg)",
+			 ctx->device);
 		break;
 	case -EACCES:
 	case -EPERM:
-		luo_err(ctx, "%s: permission denied: run as root or grant "
-			     "access to the device", ctx->device);
+		luoi_err(ctx,
+			 "%s: permission denied: run as root or grant "
+			 "access to the device",
+			 ctx->device);
 		break;
 	default:
-		luo_err(ctx, "cannot open %s: %s", ctx->device, strerror(-r));
+		luoi_err(ctx, "cannot open %s: %s", ctx->device, strerror(-r));
 	}
 }
 
-/* Recursive, so that the log path (which may run with the lock held or
- * not) can always take it to read the callback consistently. */
-static int init_lock(pthread_mutex_t *lock)
-{
-	pthread_mutexattr_t attr;
-	int r;
-
-	r = pthread_mutexattr_init(&attr);
-	if (r)
-		return -r;
-	r = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-	if (!r)
-		r = pthread_mutex_init(lock, &attr);
-	pthread_mutexattr_destroy(&attr);
-	return -r;
-}
-
+/* Everything but the original API's sessions, which compat frees first. */
 static void ctx_free(luo_ctx_t *ctx)
 {
-	if (ctx->dev_fd >= 0)
-		luo_ctx_close_fd(ctx, ctx->dev_fd);
-	ctx->backend->ops->unref(ctx->backend);
+	if (!ctx)
+		return;
+	luoi_ctx_close_fd(ctx, ctx->dev_fd);
+	if (ctx->backend)
+		ctx->backend->ops->unref(ctx->backend);
+	pthread_cond_destroy(&ctx->device_idle);
 	pthread_mutex_destroy(&ctx->lock);
-	luo_token_table_clear(&ctx->seed_tokens);
+	luoi_fork_guard_fini(&ctx->fork_guard);
 	free(ctx->device);
 	free(ctx);
 }
 
-LUO_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
+static void ctx_freep(luo_ctx_t **ctx)
 {
-	static const luo_ctx_opts_t defaults = {
-		.abi = LUO_ABI_AUTO,
-		.log_priority = LUO_LOG_SILENT,
-	};
-	luo_ctx_t *ctx;
-	int env_priority, r;
+	ctx_free(*ctx);
+}
 
-	if (!ret)
-		return -EINVAL;
-	if (!opts)
-		opts = &defaults;
+static luo_ctx_t *ctx_alloc(const luo_ctx_opts_t *opts)
+{
+	luo_ctx_t *ctx = calloc(1, sizeof(*ctx));
+	int env_priority;
 
-	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
-		return -ENOMEM;
-	atomic_init(&ctx->refcount, 1);
-	ctx->pid = getpid();
+		return NULL;
 	ctx->dev_fd = -1;
-	ctx->seed_state = LUO_STATE_NORMAL;
-	luo_token_table_init(&ctx->seed_tokens);
+	if (luoi_mutex_init(&ctx->lock) < 0) {
+		free(ctx);
+		return NULL;
+	}
+	if (pthread_cond_init(&ctx->device_idle, NULL) != 0) {
+		pthread_mutex_destroy(&ctx->lock);
+		free(ctx);
+		return NULL;
+	}
+	atomic_init(&ctx->refcount, 1);
+	luoi_fork_guard_init(&ctx->fork_guard);
 	ctx->log_fn = opts->log_fn;
 	ctx->log_data = opts->log_data;
-	env_priority = luo_log_priority_from_env();
+	env_priority = luoi_log_priority_from_env();
 	atomic_init(&ctx->log_priority, env_priority > opts->log_priority ?
 						env_priority :
 						opts->log_priority);
-	r = init_lock(&ctx->lock);
-	if (r < 0) {
-		free(ctx);
-		return r;
-	}
+	ctx->backend = opts->backend ? opts->backend : &luoi_backend_kernel;
+	ctx->backend->ops->ref(ctx->backend);
 	ctx->device = strdup(opts->device ? opts->device : LUO_DEVICE_PATH);
 	if (!ctx->device) {
 		ctx_free(ctx);
-		return -ENOMEM;
+		return NULL;
 	}
-	ctx->backend = opts->backend ? opts->backend : &luoi_backend_kernel;
-	ctx->backend->ops->ref(ctx->backend);
+	return ctx;
+}
 
-	if (opts->no_device) {
+LUOI_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
+{
+	static const luo_ctx_opts_t defaults = {
+		.abi = LUO_ABI_AUTO,
+		.log_priority = LUOI_LOG_SILENT,
+	};
+	_cleanup_(ctx_freep) luo_ctx_t *ctx = NULL;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	ctx = ctx_alloc(opts ? opts : &defaults);
+	if (!ctx)
+		return -ENOMEM;
+	if (opts && opts->no_device) {
 		/* sessions exist only on the mainline ABI */
 		ctx->abi = LUO_ABI_MAINLINE;
-		*ret = ctx;
+		*ret = TAKE_PTR(ctx);
 		return 0;
 	}
 
@@ -301,23 +177,23 @@ LUO_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 				    O_RDWR | O_CLOEXEC);
 	if (r < 0) {
 		log_open_error(ctx, r);
-		ctx_free(ctx);
 		return r;
 	}
 	ctx->dev_fd = r;
-
-	r = detect_abi(ctx, opts->abi);
-	if (r < 0) {
-		ctx_free(ctx);
+	r = detect_abi(ctx, opts ? opts->abi : LUO_ABI_AUTO);
+	if (r < 0)
 		return r;
-	}
-	luo_dbg(ctx, "opened %s (%s backend, %s ABI)", ctx->device,
-		ctx->backend->ops->name, ctx->abi == LUO_ABI_RFC ? "RFC" : "mainline");
-	*ret = ctx;
+	r = luoi_compat_new(ctx);
+	if (r < 0)
+		return r;
+	luoi_dbg(ctx, "opened %s (%s backend, %s ABI)", ctx->device,
+		 ctx->backend->ops->name,
+		 ctx->abi == LUO_ABI_RFC ? "RFC" : "mainline");
+	*ret = TAKE_PTR(ctx);
 	return 0;
 }
 
-LUO_EXPORT luo_ctx_t *luo_ctx_ref(luo_ctx_t *ctx)
+LUOI_EXPORT luo_ctx_t *luo_ctx_ref(luo_ctx_t *ctx)
 {
 	if (ctx)
 		atomic_fetch_add_explicit(&ctx->refcount, 1,
@@ -325,7 +201,7 @@ LUO_EXPORT luo_ctx_t *luo_ctx_ref(luo_ctx_t *ctx)
 	return ctx;
 }
 
-LUO_EXPORT luo_ctx_t *luo_ctx_unref(luo_ctx_t *ctx)
+LUOI_EXPORT luo_ctx_t *luo_ctx_unref(luo_ctx_t *ctx)
 {
 	if (!ctx)
 		return NULL;
@@ -333,33 +209,37 @@ LUO_EXPORT luo_ctx_t *luo_ctx_unref(luo_ctx_t *ctx)
 				      memory_order_acq_rel) != 1)
 		return NULL;
 	/* Last reference: no other thread can reach the context any more. */
-	luo_seed_release(ctx);
+	luoi_compat_free(ctx);
 	ctx_free(ctx);
 	return NULL;
 }
 
-LUO_EXPORT int luo_ctx_close_device(luo_ctx_t *ctx)
+LUOI_EXPORT int luo_ctx_close_device(luo_ctx_t *ctx)
 {
-	int r = luo_ctx_check(ctx);
+	int fd, r = luoi_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
-	luo_ctx_lock(ctx);
-	if (ctx->dev_fd < 0) {
-		r = -ENODEV;
-	} else {
-		/* whatever close() says, the descriptor is gone */
-		luo_ctx_close_fd(ctx, ctx->dev_fd);
-		ctx->dev_fd = -1;
-		luo_dbg(ctx, "closed %s; sessions stay", ctx->device);
+	{
+		LUOI_LOCK_GUARD(&ctx->lock);
+
+		if (ctx->dev_fd < 0)
+			return -ENODEV;
+		fd = TAKE_FD(ctx->dev_fd); /* no new request starts */
+		/* Requests in flight are short kernel calls, never blocking
+		 * I/O: wait for them rather than close under their feet. */
+		while (ctx->device_users > 0)
+			pthread_cond_wait(&ctx->device_idle, &ctx->lock);
 	}
-	luo_ctx_unlock(ctx);
-	return r;
+	/* whatever close() says, the descriptor is gone */
+	luoi_ctx_close_fd(ctx, fd);
+	luoi_dbg(ctx, "closed %s; sessions stay", ctx->device);
+	return 0;
 }
 
-LUO_EXPORT int luo_ctx_get_abi(luo_ctx_t *ctx, enum luo_abi *ret)
+LUOI_EXPORT int luo_ctx_get_abi(luo_ctx_t *ctx, enum luo_abi *ret)
 {
-	int r = luo_ctx_check(ctx);
+	int r = luoi_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
@@ -369,44 +249,26 @@ LUO_EXPORT int luo_ctx_get_abi(luo_ctx_t *ctx, enum luo_abi *ret)
 	return 0;
 }
 
-LUO_EXPORT int luo_ctx_set_log(luo_ctx_t *ctx, luo_log_fn fn, void *userdata,
-			       int priority)
+LUOI_EXPORT int luo_ctx_set_log(luo_ctx_t *ctx, luo_log_fn fn, void *userdata,
+				int priority)
 {
-	int r = luo_ctx_check(ctx);
+	int r = luoi_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
-	if (!priority_valid(priority))
+	if (priority < LOG_EMERG || priority > LOG_DEBUG)
 		return -EINVAL;
-	luo_ctx_lock(ctx);
+	LUOI_LOCK_GUARD(&ctx->lock);
 	ctx->log_fn = fn;
 	ctx->log_data = userdata;
 	atomic_store_explicit(&ctx->log_priority, priority,
 			      memory_order_relaxed);
-	luo_ctx_unlock(ctx);
 	return 0;
 }
 
-LUO_EXPORT bool luo_is_available(void)
+LUOI_EXPORT bool luo_is_available(void)
 {
 	struct stat st;
 
 	return stat(LUO_DEVICE_PATH, &st) == 0 && S_ISCHR(st.st_mode);
-}
-
-LUO_EXPORT const char *luo_state_to_string(enum luo_state state)
-{
-	switch (state) {
-	case LUO_STATE_UNDEFINED:
-		return "undefined";
-	case LUO_STATE_NORMAL:
-		return "normal";
-	case LUO_STATE_PREPARED:
-		return "prepared";
-	case LUO_STATE_FROZEN:
-		return "frozen";
-	case LUO_STATE_UPDATED:
-		return "updated";
-	}
-	return "unknown";
 }

@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Logging.  Silent unless the application installs a callback with a
- * priority, or LIBLUO_LOG asks for more; a library must not write to
- * stderr on its own.
+ * Logging.  A library must not write to stderr on its own: silent unless
+ * the application installs a callback with a priority, or LIBLUO_LOG asks
+ * for more.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "libluo-private.h"
+#include "log.h"
+#include "macro.h"
 
-int luo_log_priority_from_env(void)
+int luoi_log_priority_from_env(void)
 {
 	static const struct {
 		const char *name;
@@ -27,39 +28,41 @@ int luo_log_priority_from_env(void)
 	size_t i;
 
 	if (!v || !*v)
-		return LUO_LOG_SILENT;
+		return LUOI_LOG_SILENT;
 	if (v[0] >= '0' && v[0] <= '7' && v[1] == '\0')
 		return v[0] - '0';
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; i < LUOI_ELEMENTSOF(names); i++)
 		if (strcasecmp(v, names[i].name) == 0)
 			return names[i].priority;
-	return LUO_LOG_SILENT;
+	return LUOI_LOG_SILENT;
 }
 
-static void log_stderr(int priority, const char *file, int line,
-		       const char *fn, const char *format, va_list args)
+static void log_stderr(const char *fn, const char *format, va_list args)
 {
 	char msg[512];
 
 	vsnprintf(msg, sizeof(msg), format, args);
 	fprintf(stderr, "libluo: %s: %s\n", fn, msg);
-	(void)priority;
-	(void)file;
-	(void)line;
 }
 
-void luo_log_full(luo_ctx_t *ctx, int priority, const char *file, int line,
-		  const char *fn, const char *format, ...)
+void luoi_log_full(luo_ctx_t *ctx, int priority, const char *file, int line,
+		   const char *fn, const char *format, ...)
 {
+	luo_log_fn log_fn;
+	void *log_data;
 	va_list args;
 
+	/* read the callback under the lock, call it without: it is user
+	 * code and may call libluo, or take locks of its own */
+	luoi_mutex_lock(&ctx->lock);
+	log_fn = ctx->log_fn;
+	log_data = ctx->log_data;
+	luoi_mutex_unlock(&ctx->lock);
+
 	va_start(args, format);
-	luo_ctx_lock(ctx);
-	if (ctx->log_fn)
-		ctx->log_fn(ctx->log_data, priority, file, line, fn, format,
-			    args);
+	if (log_fn)
+		log_fn(log_data, priority, file, line, fn, format, args);
 	else
-		log_stderr(priority, file, line, fn, format, args);
-	luo_ctx_unlock(ctx);
+		log_stderr(fn, format, args);
 	va_end(args);
 }

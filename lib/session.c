@@ -1,531 +1,281 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Sessions, the mainline kernel's unit of preservation, and the helpers
- * that hand a session to another process over a UNIX socket.
+ * Sessions, the mainline kernel's unit of preservation: create, retrieve,
+ * preserve and retrieve files, finish, close, and what libluo knows of
+ * their tokens.  Handing sessions to other processes is session-handoff.c.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "libluo-private.h"
+#include "kernel-req.h"
+#include "log.h"
+#include "macro.h"
+#include "session.h"
 
-/* ---- kernel requests (lock held) -------------------------------------- */
-
-static int session_request(luo_ctx_t *ctx, unsigned long request,
-			   const char *name, int *fd)
-{
-	struct luo_k_session_req req;
-	int r;
-
-	memset(&req, 0, sizeof(req));
-	req.size = sizeof(req);
-	req.fd = -1;
-	memcpy(req.name, name, strnlen(name, sizeof(req.name) - 1));
-	r = luo_ctx_ioctl(ctx, ctx->dev_fd, request, &req);
-	if (r < 0)
-		return r;
-	*fd = req.fd;
-	return 0;
-}
-
-int luo_k_create_session(luo_ctx_t *ctx, const char *name, int *fd)
-{
-	return session_request(ctx, LUO_K_CREATE_SESSION, name, fd);
-}
-
-int luo_k_retrieve_session(luo_ctx_t *ctx, const char *name, int *fd)
-{
-	return session_request(ctx, LUO_K_RETRIEVE_SESSION, name, fd);
-}
-
-int luo_k_preserve_fd(luo_ctx_t *ctx, int session_fd, int fd, uint64_t token)
-{
-	struct luo_k_file_req req;
-
-	memset(&req, 0, sizeof(req));
-	req.size = sizeof(req);
-	req.fd = fd;
-	req.token = token;
-	return luo_ctx_ioctl(ctx, session_fd, LUO_K_SESSION_PRESERVE_FD, &req);
-}
-
-int luo_k_retrieve_fd(luo_ctx_t *ctx, int session_fd, uint64_t token, int *fd)
-{
-	struct luo_k_file_req req;
-	int r;
-
-	memset(&req, 0, sizeof(req));
-	req.size = sizeof(req);
-	req.fd = -1;
-	req.token = token;
-	r = luo_ctx_ioctl(ctx, session_fd, LUO_K_SESSION_RETRIEVE_FD, &req);
-	if (r < 0)
-		return r;
-	*fd = req.fd;
-	return 0;
-}
-
-int luo_k_finish(luo_ctx_t *ctx, int session_fd)
-{
-	struct luo_k_finish_req req;
-
-	memset(&req, 0, sizeof(req));
-	req.size = sizeof(req);
-	return luo_ctx_ioctl(ctx, session_fd, LUO_K_SESSION_FINISH, &req);
-}
-
-static int k_get_name(luo_ctx_t *ctx, int session_fd, char name[LUO_K_NAME_LEN])
-{
-	struct luo_k_get_name_req req;
-	int r;
-
-	memset(&req, 0, sizeof(req));
-	req.size = sizeof(req);
-	r = luo_ctx_ioctl(ctx, session_fd, LUO_K_SESSION_GET_NAME, &req);
-	if (r < 0)
-		return r;
-	memcpy(name, req.name, LUO_K_NAME_LEN);
-	name[LUO_K_NAME_LEN - 1] = '\0';
-	return 0;
-}
-
-/* ---- session objects -------------------------------------------------- */
-
-struct luo_session *luo_session_alloc(luo_ctx_t *ctx, int fd, const char *name,
-				      enum luo_session_direction dir)
+struct luo_session *luoi_session_new(luo_ctx_t *ctx, int fd, const char *name,
+				     enum luo_session_direction dir)
 {
 	struct luo_session *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
+	if (luoi_mutex_init(&s->lock) < 0) {
+		free(s);
+		return NULL;
+	}
 	s->ctx = ctx;
 	s->fd = fd;
 	s->dir = dir;
 	memcpy(s->name, name, strnlen(name, sizeof(s->name) - 1));
-	luo_token_table_init(&s->tokens);
+	luoi_token_table_init(&s->tokens);
+	/* the first preserve or retrieve must not pay for the table */
+	if (luoi_token_table_make_room(&s->tokens, 1) < 0) {
+		luoi_session_free(s);
+		return NULL;
+	}
 	return s;
 }
 
-void luo_session_free_locked(struct luo_session *s)
+void luoi_session_free(struct luo_session *s)
 {
 	if (!s)
 		return;
-	luo_ctx_close_fd(s->ctx, s->fd);
-	luo_token_table_clear(&s->tokens);
+	luoi_ctx_close_fd(s->ctx, s->fd);
+	luoi_token_table_fini(&s->tokens);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
-/* Validate a handle and lock its context.  On success the caller unlocks. */
-static int session_enter(luo_session_t *s)
-{
-	int r;
-
-	if (!s)
-		return -EINVAL;
-	r = luo_ctx_check(s->ctx);
-	if (r < 0)
-		return r;
-	luo_ctx_lock(s->ctx);
-	return 0;
-}
-
-static int check_name(const char *name)
+int luoi_session_name_check(const char *name)
 {
 	size_t len;
 
 	if (!name)
 		return -EINVAL;
 	len = strnlen(name, LUO_SESSION_NAME_MAX + 1);
-	if (len == 0 || len > LUO_SESSION_NAME_MAX)
-		return -EINVAL;
+	return len == 0 || len > LUO_SESSION_NAME_MAX ? -EINVAL : 0;
+}
+
+/*
+ * The handle is allocated before the kernel is asked: a retrieved session
+ * can be taken once per boot, and dropping it for lack of memory would
+ * finish it.
+ */
+int luoi_session_open(luo_ctx_t *ctx, const char *name,
+		      enum luo_session_direction dir, struct luo_session **ret)
+{
+	struct luo_session *s = luoi_session_new(ctx, -1, name, dir);
+	int dev_fd, r;
+
+	if (!s)
+		return -ENOMEM;
+	dev_fd = luoi_ctx_device_get(ctx);
+	if (dev_fd < 0) {
+		luoi_session_free(s);
+		return dev_fd;
+	}
+	if (dir == LUO_SESSION_OUTGOING)
+		r = luoi_req_create_session(ctx->backend, dev_fd, name, &s->fd);
+	else
+		r = luoi_req_retrieve_session(ctx->backend, dev_fd, name,
+					      &s->fd);
+	luoi_ctx_device_put(ctx);
+	if (r < 0) {
+		luoi_session_free(s);
+		return r;
+	}
+	*ret = s;
 	return 0;
 }
 
-static int ctx_enter_sessions(luo_ctx_t *ctx)
+static int sessions_supported(luo_ctx_t *ctx)
 {
-	int r = luo_ctx_check(ctx);
+	int r = luoi_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
 	return ctx->abi == LUO_ABI_MAINLINE ? 0 : -EOPNOTSUPP;
 }
 
-/*
- * Create (outgoing) or retrieve (incoming) a session into a new handle.  The
- * handle is allocated before the kernel is asked: a retrieved session can
- * be taken once per boot, and closing it again would finish it.
- */
-static int open_session(luo_ctx_t *ctx, const char *name,
-			enum luo_session_direction dir, luo_session_t **ret)
+static bool name_reserved(const char *name)
 {
+	return strncmp(name, LUO_RESERVED_PREFIX,
+		       strlen(LUO_RESERVED_PREFIX)) == 0;
+}
+
+static int open_public(luo_ctx_t *ctx, const char *name,
+		       enum luo_session_direction dir, luo_session_t **ret)
+{
+	const char *what = dir == LUO_SESSION_OUTGOING ? "create" : "retrieve";
 	struct luo_session *s;
 	int r;
 
-	r = ctx_enter_sessions(ctx);
+	r = sessions_supported(ctx);
 	if (r < 0)
 		return r;
-	if (!ret || check_name(name) < 0)
+	if (!ret || luoi_session_name_check(name) < 0)
 		return -EINVAL;
-	s = luo_session_alloc(ctx, -1, name, dir);
-	if (!s)
-		return -ENOMEM;
-
-	luo_ctx_lock(ctx);
-	if (ctx->dev_fd < 0) /* checked under the lock: see close_device */
-		r = -ENODEV;
-	else if (dir == LUO_SESSION_OUTGOING)
-		r = luo_k_create_session(ctx, name, &s->fd);
-	else
-		r = luo_k_retrieve_session(ctx, name, &s->fd);
-	luo_ctx_unlock(ctx);
+	/* libluo's own sessions (the original API) */
+	if (dir == LUO_SESSION_OUTGOING && name_reserved(name))
+		return -EINVAL;
+	r = luoi_session_open(ctx, name, dir, &s);
 	if (r < 0) {
-		luo_dbg(ctx, "%s session \"%s\": %s",
-			dir == LUO_SESSION_OUTGOING ? "create" : "retrieve",
-			name, strerror(-r));
-		free(s);
+		luoi_dbg(ctx, "%s session \"%s\": %s", what, name,
+			 strerror(-r));
 		return r;
 	}
 	luo_ctx_ref(ctx);
+	luoi_dbg(ctx, "%s session \"%s\": fd %d", what, name, s->fd);
 	*ret = s;
 	return 0;
 }
 
-LUO_EXPORT int luo_session_create(luo_ctx_t *ctx, const char *name,
-				  luo_session_t **ret)
+LUOI_EXPORT int luo_session_create(luo_ctx_t *ctx, const char *name,
+				   luo_session_t **ret)
 {
-	if (name && strncmp(name, LUO_RESERVED_PREFIX,
-			    strlen(LUO_RESERVED_PREFIX)) == 0)
-		return -EINVAL; /* libluo's own sessions (seed.c) */
-	return open_session(ctx, name, LUO_SESSION_OUTGOING, ret);
+	return open_public(ctx, name, LUO_SESSION_OUTGOING, ret);
 }
 
-LUO_EXPORT int luo_session_retrieve(luo_ctx_t *ctx, const char *name,
-				    luo_session_t **ret)
+LUOI_EXPORT int luo_session_retrieve(luo_ctx_t *ctx, const char *name,
+				     luo_session_t **ret)
 {
-	return open_session(ctx, name, LUO_SESSION_INCOMING, ret);
+	return open_public(ctx, name, LUO_SESSION_INCOMING, ret);
 }
 
-LUO_EXPORT int luo_session_preserve_fd(luo_session_t *session, int fd,
-				       uint64_t token)
+LUOI_EXPORT int luo_session_preserve_fd(luo_session_t *session, int fd,
+					uint64_t token)
 {
-	struct luo_token_entry e = { .token = token,
-				     .state = LUO_TOKEN_PRESERVED };
-	luo_ctx_t *ctx;
-	int r;
+	int r = luoi_session_check(session);
 
-	r = session_enter(session);
 	if (r < 0)
 		return r;
-	ctx = session->ctx;
 	if (session->dir != LUO_SESSION_OUTGOING || fd < 0)
-		r = -EINVAL;
-	else if (luo_token_table_find(&session->tokens, token))
-		r = -EEXIST;
-	else
-		/* room first: after the kernel said yes, the table must not
-		 * fail to record it */
-		r = luo_token_table_reserve(&session->tokens, 1);
-	if (r == 0)
-		r = luo_k_preserve_fd(ctx, session->fd, fd, token);
-	if (r == 0)
-		r = luo_token_table_insert(&session->tokens, &e);
-	else
-		luo_dbg(ctx, "session \"%s\": preserve fd %d as %#llx: %s",
-			session->name, fd, (unsigned long long)token,
-			strerror(-r));
-	luo_ctx_unlock(ctx);
+		return -EINVAL;
+	{
+		LUOI_LOCK_GUARD(&session->lock);
+
+		/* reserve: a concurrent preserve of the token fails here */
+		r = luoi_token_table_reserve(&session->tokens, token);
+		if (r < 0)
+			return r;
+	}
+	r = luoi_req_preserve_fd(session->ctx->backend, session->fd, fd,
+				 token);
+	{
+		LUOI_LOCK_GUARD(&session->lock);
+
+		if (r == 0)
+			luoi_token_table_commit(&session->tokens, token,
+						LUO_TOKEN_PRESERVED);
+		else
+			luoi_token_table_abort(&session->tokens, token);
+	}
+	if (r < 0)
+		luoi_dbg(session->ctx,
+			 "session \"%s\": preserve fd %d as %#" PRIx64 ": %s",
+			 session->name, fd, token, strerror(-r));
 	return r;
 }
 
-LUO_EXPORT int luo_session_retrieve_fd(luo_session_t *session, uint64_t token,
-				       int *fd)
+LUOI_EXPORT int luo_session_retrieve_fd(luo_session_t *session, uint64_t token,
+					int *fd)
 {
-	struct luo_token_entry e = { .token = token,
-				     .state = LUO_TOKEN_RESTORED };
-	struct luo_token_entry *known;
-	luo_ctx_t *ctx;
-	int r, newfd = -1;
+	int newfd = -1, r = luoi_session_check(session);
 
-	r = session_enter(session);
 	if (r < 0)
 		return r;
-	ctx = session->ctx;
 	if (!fd || session->dir != LUO_SESSION_INCOMING)
-		r = -EINVAL;
-	else
-		r = luo_token_table_reserve(&session->tokens, 1);
-	if (r == 0)
-		r = luo_k_retrieve_fd(ctx, session->fd, token, &newfd);
-	if (r == 0) {
-		known = luo_token_table_find(&session->tokens, token);
-		if (known)
-			known->state = LUO_TOKEN_RESTORED;
-		else
-			r = luo_token_table_insert(&session->tokens, &e);
-		if (r == 0)
-			*fd = newfd;
-		else
-			close(newfd);
-	} else {
-		luo_dbg(ctx, "session \"%s\": retrieve %#llx: %s",
-			session->name, (unsigned long long)token,
-			strerror(-r));
+		return -EINVAL;
+	r = luoi_req_retrieve_fd(session->ctx->backend, session->fd, token,
+				 &newfd);
+	if (r < 0) {
+		luoi_dbg(session->ctx, "session \"%s\": retrieve %#" PRIx64
+			 ": %s", session->name, token, strerror(-r));
+		return r;
 	}
-	luo_ctx_unlock(ctx);
-	return r;
+	{
+		LUOI_LOCK_GUARD(&session->lock);
+
+		r = luoi_token_table_set(&session->tokens, token,
+					 LUO_TOKEN_RESTORED);
+	}
+	if (r < 0) {
+		/* the kernel hands the file out again on the next try */
+		luoi_close_keep_errno(newfd);
+		return r;
+	}
+	*fd = newfd;
+	return 0;
 }
 
-LUO_EXPORT int luo_session_finish(luo_session_t *session)
+LUOI_EXPORT int luo_session_finish(luo_session_t *session)
 {
-	int r = session_enter(session);
+	int r = luoi_session_check(session);
 
 	if (r < 0)
 		return r;
 	if (session->dir != LUO_SESSION_INCOMING)
-		r = -EINVAL;
-	else
-		r = luo_k_finish(session->ctx, session->fd);
-	if (r == 0)
-		session->finished = true;
-	luo_ctx_unlock(session->ctx);
-	return r;
-}
-
-LUO_EXPORT int luo_session_get_name(luo_session_t *session, const char **name)
-{
-	int r = session_enter(session);
-
-	if (r < 0)
-		return r;
-	if (name)
-		*name = session->name;
-	else
-		r = -EINVAL;
-	luo_ctx_unlock(session->ctx);
-	return r;
-}
-
-LUO_EXPORT int luo_session_get_direction(luo_session_t *session,
-					 enum luo_session_direction *dir)
-{
-	int r = session_enter(session);
-
-	if (r < 0)
-		return r;
-	if (dir)
-		*dir = session->dir;
-	else
-		r = -EINVAL;
-	luo_ctx_unlock(session->ctx);
-	return r;
-}
-
-LUO_EXPORT int luo_session_get_fd(luo_session_t *session)
-{
-	int r = session_enter(session);
-
-	if (r < 0)
-		return r;
-	r = session->fd;
-	luo_ctx_unlock(session->ctx);
-	return r;
-}
-
-/*
- * The kernel has no "which direction" request.  SESSION_PRESERVE_FD with fd
- * -1 is refused before anything changes: EINVAL on an incoming session (the
- * direction check comes first), EEXIST or EBADF on an outgoing one.
- */
-static int probe_direction(luo_ctx_t *ctx, int fd,
-			   enum luo_session_direction *dir)
-{
-	int r = luo_k_preserve_fd(ctx, fd, -1, 0);
-
-	switch (r) {
-	case -EINVAL:
-		*dir = LUO_SESSION_INCOMING;
-		return 0;
-	case -EBADF:
-	case -EEXIST:
-		*dir = LUO_SESSION_OUTGOING;
-		return 0;
-	case 0: /* cannot happen: fd -1 */
-		return -EIO;
-	default:
-		return r;
-	}
-}
-
-LUO_EXPORT int luo_session_adopt_fd(luo_ctx_t *ctx, int fd,
-				    luo_session_t **ret)
-{
-	enum luo_session_direction dir = LUO_SESSION_OUTGOING;
-	char name[LUO_K_NAME_LEN];
-	struct luo_session *s;
-	int r;
-
-	r = ctx_enter_sessions(ctx);
-	if (r < 0)
-		return r;
-	if (!ret || fd < 0)
 		return -EINVAL;
-
-	luo_ctx_lock(ctx);
-	r = k_get_name(ctx, fd, name);
-	if (r == 0)
-		r = probe_direction(ctx, fd, &dir);
+	r = luoi_req_finish(session->ctx->backend, session->fd);
 	if (r < 0) {
-		luo_dbg(ctx, "fd %d is not a live update session: %s", fd,
-			strerror(-r));
-		luo_ctx_unlock(ctx);
-		return -EINVAL;
+		luoi_dbg(session->ctx, "session \"%s\": finish: %s",
+			 session->name, strerror(-r));
+		return r;
 	}
-	s = luo_session_alloc(ctx, fd, name, dir);
-	if (!s) {
-		luo_ctx_unlock(ctx);
-		return -ENOMEM; /* @fd stays the caller's */
-	}
-	s->adopted = true;
-	luo_ctx_ref(ctx);
-	luo_ctx_unlock(ctx);
-	*ret = s;
+	LUOI_LOCK_GUARD(&session->lock);
+	session->finished = true;
 	return 0;
 }
 
-/* ---- passing sessions between processes ------------------------------- */
-
-#define SESSION_MSG_MAGIC 0x4c554f53u /* "LUOS" */
-#define SESSION_MSG_VERSION 1
-
-struct session_msg {
-	uint32_t magic;
-	uint32_t version;
-	char name[LUO_K_NAME_LEN];
-};
-
-LUO_EXPORT int luo_session_send(luo_session_t *session, int sock)
+LUOI_EXPORT int luo_session_get_name(luo_session_t *session, const char **name)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct session_msg msg;
-	struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *cm;
-	ssize_t n;
-	int r;
+	int r = luoi_session_check(session);
 
-	r = session_enter(session);
 	if (r < 0)
 		return r;
-	if (sock < 0) {
-		luo_ctx_unlock(session->ctx);
+	if (!name)
 		return -EINVAL;
-	}
-	memset(&msg, 0, sizeof(msg));
-	msg.magic = SESSION_MSG_MAGIC;
-	msg.version = SESSION_MSG_VERSION;
-	memcpy(msg.name, session->name, sizeof(msg.name));
-	memset(control.buf, 0, sizeof(control.buf));
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &session->fd, sizeof(int));
-
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		r = -errno;
-	else if ((size_t)n != sizeof(msg))
-		r = -EMSGSIZE; /* stream socket cut the message: unusable */
-	else
-		session->sent = true;
-	luo_ctx_unlock(session->ctx);
-	return r;
+	*name = session->name;
+	return 0;
 }
 
-/* Close every descriptor a received message carried. */
-static void close_received_fds(struct msghdr *mh)
+LUOI_EXPORT int luo_session_get_direction(luo_session_t *session,
+					  enum luo_session_direction *dir)
 {
-	struct cmsghdr *cm;
+	int r = luoi_session_check(session);
 
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		size_t i, n;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			close(fd);
-		}
-	}
-}
-
-LUO_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
-{
-	/* room for a few descriptors, so that a peer sending more than one
-	 * cannot make us leak the rest (the kernel would truncate them) */
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(8 * sizeof(int))];
-	} control;
-	struct session_msg msg;
-	struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *cm;
-	int fd = -1, nfds = 0, r;
-	ssize_t n;
-
-	r = ctx_enter_sessions(ctx);
 	if (r < 0)
 		return r;
-	if (!ret || sock < 0)
+	if (!dir)
 		return -EINVAL;
-
-	memset(&msg, 0, sizeof(msg));
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ECONNRESET;
-
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS) {
-			nfds += (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-		}
-	if ((size_t)n != sizeof(msg) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    nfds != 1 || msg.magic != SESSION_MSG_MAGIC ||
-	    msg.version != SESSION_MSG_VERSION) {
-		close_received_fds(&mh);
-		return -EBADMSG;
-	}
-
-	r = luo_session_adopt_fd(ctx, fd, ret);
-	if (r < 0)
-		close(fd);
-	return r;
+	*dir = session->dir;
+	return 0;
 }
 
-LUO_EXPORT int luo_session_close(luo_session_t *session, unsigned int flags)
+LUOI_EXPORT int luo_session_get_fd(luo_session_t *session)
+{
+	int r = luoi_session_check(session);
+
+	return r < 0 ? r : session->fd;
+}
+
+/* Whether closing the session now would make the kernel drop data. */
+static bool close_may_lose(struct luo_session *s)
+{
+	LUOI_LOCK_GUARD(&s->lock);
+
+	if (s->sent)
+		return false;
+	if (s->dir == LUO_SESSION_OUTGOING)
+		return luoi_token_table_count(&s->tokens) > 0 || s->adopted;
+	return !s->finished;
+}
+
+LUOI_EXPORT int luo_session_close(luo_session_t *session, unsigned int flags)
 {
 	luo_ctx_t *ctx;
-	bool may_lose;
 	int r;
 
 	if (!session)
@@ -533,79 +283,85 @@ LUO_EXPORT int luo_session_close(luo_session_t *session, unsigned int flags)
 	if (flags & ~(unsigned int)LUO_SESSION_CLOSE_FORCE)
 		return -EINVAL;
 	ctx = session->ctx;
-	r = luo_ctx_check(ctx);
+	r = luoi_ctx_check(ctx);
 	if (r == -ECHILD) {
 		/* The parent's kernel objects stay alive through the
-		 * parent's descriptors; free the child's copy. */
-		close(session->fd);
-		luo_token_table_clear(&session->tokens);
-		free(session);
+		 * parent's descriptors: free the child's copy. */
+		luoi_close_keep_errno(session->fd);
+		session->fd = -1;
+		luoi_session_free(session);
 		luo_ctx_unref(ctx);
 		return -ECHILD;
 	}
-
-	luo_ctx_lock(ctx);
-	if (session->dir == LUO_SESSION_OUTGOING)
-		may_lose = session->tokens.count > 0 || session->adopted;
-	else
-		may_lose = !session->finished;
-	if (may_lose && !session->sent && !(flags & LUO_SESSION_CLOSE_FORCE)) {
-		luo_dbg(ctx,
-			"refusing to close session \"%s\": it would %s; pass "
-			"LUO_SESSION_CLOSE_FORCE to do it anyway",
-			session->name,
-			session->dir == LUO_SESSION_OUTGOING ?
-				"unpreserve its files" :
-				"finish it and discard what was not retrieved");
-		luo_ctx_unlock(ctx);
+	if (!(flags & LUO_SESSION_CLOSE_FORCE) && close_may_lose(session)) {
+		luoi_dbg(ctx,
+			 "refusing to close session \"%s\": it would %s; pass "
+			 "LUO_SESSION_CLOSE_FORCE to do it anyway",
+			 session->name,
+			 session->dir == LUO_SESSION_OUTGOING ?
+				 "unpreserve its files" :
+				 "finish it and discard what was not retrieved");
 		return -EBUSY;
 	}
-	luo_session_free_locked(session);
-	luo_ctx_unlock(ctx);
+	/* no other thread may use the handle any more (see the header):
+	 * nothing to detach, close outside any lock */
+	luoi_session_free(session);
 	luo_ctx_unref(ctx);
 	return 0;
 }
 
-LUO_EXPORT int luo_session_token_lookup(luo_session_t *session, uint64_t token,
-					enum luo_token_state *state)
+LUOI_EXPORT int luo_session_token_lookup(luo_session_t *session, uint64_t token,
+					 enum luo_token_state *state)
 {
-	struct luo_token_entry *e;
-	int r = session_enter(session);
+	int r = luoi_session_check(session);
 
 	if (r < 0)
 		return r;
-	e = luo_token_table_find(&session->tokens, token);
 	if (!state)
-		r = -EINVAL;
-	else if (!e)
-		r = -ENOENT;
-	else
-		*state = e->state;
-	luo_ctx_unlock(session->ctx);
-	return r;
+		return -EINVAL;
+	LUOI_LOCK_GUARD(&session->lock);
+	return luoi_token_table_lookup(&session->tokens, token, state);
 }
 
-LUO_EXPORT int luo_session_token_count(luo_session_t *session)
+LUOI_EXPORT int luo_session_token_count(luo_session_t *session)
 {
-	int r = session_enter(session);
+	int r = luoi_session_check(session);
 
 	if (r < 0)
 		return r;
-	r = (int)session->tokens.count;
-	luo_ctx_unlock(session->ctx);
-	return r;
+	LUOI_LOCK_GUARD(&session->lock);
+	return (int)luoi_token_table_count(&session->tokens);
 }
 
-LUO_EXPORT int luo_session_token_foreach(luo_session_t *session,
-					 luo_token_fn fn, void *userdata)
+int luoi_token_foreach(pthread_mutex_t *lock, const struct luoi_token_table *t,
+		       luo_token_fn fn, void *userdata)
 {
+	_cleanup_free_ struct luoi_token_snap *snap = NULL;
+	size_t n, k;
 	int r;
 
-	if (!session || !fn)
-		return -EINVAL;
-	r = luo_ctx_check(session->ctx);
+	luoi_mutex_lock(lock);
+	r = luoi_token_table_snapshot(t, &snap, &n);
+	luoi_mutex_unlock(lock);
 	if (r < 0)
 		return r;
-	return luo_token_table_foreach_snapshot(session->ctx, &session->tokens,
-						fn, userdata);
+	for (k = 0; k < n; k++) {
+		r = fn(snap[k].token, snap[k].state, userdata);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+LUOI_EXPORT int luo_session_token_foreach(luo_session_t *session,
+					  luo_token_fn fn, void *userdata)
+{
+	int r = luoi_session_check(session);
+
+	if (r < 0)
+		return r;
+	if (!fn)
+		return -EINVAL;
+	return luoi_token_foreach(&session->lock, &session->tokens, fn,
+				  userdata);
 }

@@ -1,58 +1,84 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Token bookkeeping: an open-addressing hash table from a 64-bit token to a
- * small record.  The kernel has no request to list what was preserved, so
- * this table is libluo's memory of it.  Not thread-safe by itself: the
- * owning context's mutex protects it.  O(1) average insert, lookup, remove.
+ * Token bookkeeping: what libluo knows of each token of a session (or of
+ * the original API).  The kernel has no request that lists what was
+ * preserved, so this table is libluo's memory of it.
+ *
+ * A token's entry is one 16-byte slot of the common hash map: the token
+ * and a value holding its state.  An entry can be *pending*: reserved
+ * before a kernel request is issued without any lock held, and then
+ * committed (the kernel said yes) or aborted.  A pending token is
+ * invisible to lookups, counts and iterations, but a second preserve of it
+ * sees it and fails -EEXIST, as the kernel would.
+ *
+ * Not thread-safe by itself: the owner's lock protects it.
  */
-#ifndef LIBLUO_TOKEN_TABLE_H
-#define LIBLUO_TOKEN_TABLE_H
+#ifndef LUOI_TOKEN_TABLE_H
+#define LUOI_TOKEN_TABLE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hmap.h"
 #include "libluo.h"
 
-struct luo_session;
+/* Internal state of a token whose kernel request is under way. */
+#define LUOI_TOKEN_PENDING 0xff
 
-struct luo_token_entry {
+struct luoi_token_table {
+	struct luoi_hmap map;
+	size_t pending; /* entries in state LUOI_TOKEN_PENDING */
+};
+
+/* One token of a snapshot, for the foreach functions. */
+struct luoi_token_snap {
 	uint64_t token;
 	enum luo_token_state state;
-	/* original API on the mainline ABI: the session that carries the token */
-	struct luo_session *session;
 };
 
-struct luo_token_table {
-	struct luo_token_entry *slots; /* capacity entries; state 0 = empty */
-	uint8_t *tombstone;            /* per slot: 1 if deleted */
-	size_t capacity;               /* 0 or a power of two */
-	size_t count;                  /* live entries */
-	size_t used;                   /* live + tombstones */
-};
+void luoi_token_table_init(struct luoi_token_table *t);
+void luoi_token_table_fini(struct luoi_token_table *t);
 
-void luo_token_table_init(struct luo_token_table *t);
-void luo_token_table_clear(struct luo_token_table *t);
+/* Visible tokens (pending ones are not). */
+static inline size_t luoi_token_table_count(const struct luoi_token_table *t)
+{
+	return t->map.count - t->pending;
+}
 
-/* Entry for @token or NULL.  The pointer is valid until the next insert or
- * remove. */
-struct luo_token_entry *luo_token_table_find(const struct luo_token_table *t,
-					     uint64_t token);
+/* 0 and the state, or -ENOENT (absent or pending). */
+int luoi_token_table_lookup(const struct luoi_token_table *t, uint64_t token,
+			    enum luo_token_state *state);
 
-/* Insert a copy of @e.  -EEXIST if the token is present, -ENOMEM. */
-int luo_token_table_insert(struct luo_token_table *t,
-			   const struct luo_token_entry *e);
+/* Like lookup, but a pending token is found too (as LUOI_TOKEN_PENDING). */
+int luoi_token_table_peek(const struct luoi_token_table *t, uint64_t token,
+			  unsigned int *state);
 
-/* Remove @token: 0 or -ENOENT. */
-int luo_token_table_remove(struct luo_token_table *t, uint64_t token);
+/* Reserve @token as pending: 0, -EEXIST (present, pending or not) or
+ * -ENOMEM. */
+int luoi_token_table_reserve(struct luoi_token_table *t, uint64_t token);
 
-/* Reserve room so that @extra inserts cannot fail with -ENOMEM. */
-int luo_token_table_reserve(struct luo_token_table *t, size_t extra);
+/* End a reservation: the kernel accepted (state) or refused (abort). */
+void luoi_token_table_commit(struct luoi_token_table *t, uint64_t token,
+			     enum luo_token_state state);
+void luoi_token_table_abort(struct luoi_token_table *t, uint64_t token);
 
-/* Iteration: i starts at 0; returns the next live entry and advances *i,
- * or NULL at the end.  During an iteration the table must not grow;
- * removing entries (luo_token_table_remove()) is allowed: removal leaves a
- * tombstone and moves nothing. */
-struct luo_token_entry *luo_token_table_next(const struct luo_token_table *t,
-					     size_t *i);
+/* Insert or update @token to @state: 0 or -ENOMEM (table unchanged). */
+int luoi_token_table_set(struct luoi_token_table *t, uint64_t token,
+			 enum luo_token_state state);
 
-#endif /* LIBLUO_TOKEN_TABLE_H */
+/* Room for @extra more tokens: 0 or -ENOMEM. */
+int luoi_token_table_make_room(struct luoi_token_table *t, size_t extra);
+
+/* Remove @token (not pending): 0 or -ENOENT. */
+int luoi_token_table_remove(struct luoi_token_table *t, uint64_t token);
+
+/* Forget every token that came from the previous kernel (INCOMING or
+ * RESTORED).  Never fails. */
+void luoi_token_table_drop_incoming(struct luoi_token_table *t);
+
+/* A malloc()ed copy of the visible tokens: 0 (with *n == 0 and *ret ==
+ * NULL for an empty table) or -ENOMEM. */
+int luoi_token_table_snapshot(const struct luoi_token_table *t,
+			      struct luoi_token_snap **ret, size_t *n);
+
+#endif /* LUOI_TOKEN_TABLE_H */

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The original API's public entry points: argument checks, then the ABI's
+ * implementation.  The bookkeeping functions (lookup, count, foreach) need
+ * no device and work on any context.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "compat.h"
+#include "log.h"
+#include "macro.h"
+#include "session.h"
+
+int luoi_compat_new(luo_ctx_t *ctx)
+{
+	struct luoi_compat *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	if (luoi_mutex_init(&c->lock) < 0)
+		goto err_free;
+	if (luoi_mutex_init(&c->restore_lock) < 0)
+		goto err_lock;
+	if (pthread_cond_init(&c->changed, NULL) != 0)
+		goto err_restore_lock;
+	c->ops = ctx->abi == LUO_ABI_RFC ? &luoi_compat_rfc_ops :
+					   &luoi_compat_mainline_ops;
+	c->state = LUO_STATE_NORMAL;
+	luoi_token_table_init(&c->tokens);
+	luoi_hmap_init(&c->sessions);
+	ctx->compat = c;
+	return 0;
+
+err_restore_lock:
+	pthread_mutex_destroy(&c->restore_lock);
+err_lock:
+	pthread_mutex_destroy(&c->lock);
+err_free:
+	free(c);
+	return -ENOMEM;
+}
+
+void luoi_compat_free(luo_ctx_t *ctx)
+{
+	struct luoi_compat *c = ctx->compat;
+
+	if (!c)
+		return;
+	c->ops->release(ctx);
+	luoi_token_table_fini(&c->tokens);
+	luoi_hmap_fini(&c->sessions);
+	pthread_cond_destroy(&c->changed);
+	pthread_mutex_destroy(&c->restore_lock);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	ctx->compat = NULL;
+}
+
+void luoi_compat_begin_shared(struct luoi_compat *c)
+{
+	luoi_mutex_lock(&c->lock);
+	while (c->exclusive)
+		pthread_cond_wait(&c->changed, &c->lock);
+	c->in_flight++;
+}
+
+void luoi_compat_cancel_shared(struct luoi_compat *c)
+{
+	if (--c->in_flight == 0)
+		pthread_cond_broadcast(&c->changed);
+	luoi_mutex_unlock(&c->lock);
+}
+
+void luoi_compat_end_shared(struct luoi_compat *c)
+{
+	luoi_mutex_lock(&c->lock);
+	luoi_compat_cancel_shared(c);
+}
+
+void luoi_compat_begin_exclusive(struct luoi_compat *c)
+{
+	LUOI_LOCK_GUARD(&c->lock);
+
+	while (c->exclusive || c->in_flight)
+		pthread_cond_wait(&c->changed, &c->lock);
+	c->exclusive = true;
+}
+
+void luoi_compat_end_exclusive(struct luoi_compat *c)
+{
+	LUOI_LOCK_GUARD(&c->lock);
+
+	c->exclusive = false;
+	pthread_cond_broadcast(&c->changed);
+}
+
+/* The usual checks, and the device: luo_ctx_close_device() ends the
+ * original API's kernel calls (its bookkeeping stays readable). */
+static int compat_enter(luo_ctx_t *ctx)
+{
+	int r = luoi_ctx_check(ctx);
+
+	if (r < 0)
+		return r;
+	if (!ctx->compat)
+		return -ENODEV;
+	LUOI_LOCK_GUARD(&ctx->lock);
+	return ctx->dev_fd < 0 ? -ENODEV : 0;
+}
+
+LUOI_EXPORT int luo_get_state(luo_ctx_t *ctx, enum luo_state *state)
+{
+	int r = compat_enter(ctx);
+
+	if (r < 0)
+		return r;
+	if (!state)
+		return -EINVAL;
+	return ctx->compat->ops->get_state(ctx, state);
+}
+
+LUOI_EXPORT int luo_fd_preserve(luo_ctx_t *ctx, int fd, uint64_t token)
+{
+	int r = compat_enter(ctx);
+
+	if (r < 0)
+		return r;
+	if (fd < 0)
+		return -EINVAL;
+	return ctx->compat->ops->preserve(ctx, fd, token);
+}
+
+LUOI_EXPORT int luo_fd_unpreserve(luo_ctx_t *ctx, uint64_t token)
+{
+	int r = compat_enter(ctx);
+
+	return r < 0 ? r : ctx->compat->ops->unpreserve(ctx, token);
+}
+
+LUOI_EXPORT int luo_fd_restore(luo_ctx_t *ctx, uint64_t token, int *fd)
+{
+	int r = compat_enter(ctx);
+
+	if (r < 0)
+		return r;
+	if (!fd)
+		return -EINVAL;
+	return ctx->compat->ops->restore(ctx, token, fd);
+}
+
+LUOI_EXPORT int luo_prepare(luo_ctx_t *ctx)
+{
+	int r = compat_enter(ctx);
+
+	return r < 0 ? r : ctx->compat->ops->prepare(ctx);
+}
+
+LUOI_EXPORT int luo_cancel(luo_ctx_t *ctx)
+{
+	int r = compat_enter(ctx);
+
+	return r < 0 ? r : ctx->compat->ops->cancel(ctx);
+}
+
+LUOI_EXPORT int luo_finish(luo_ctx_t *ctx)
+{
+	int r = compat_enter(ctx);
+
+	return r < 0 ? r : ctx->compat->ops->finish(ctx);
+}
+
+LUOI_EXPORT const char *luo_state_to_string(enum luo_state state)
+{
+	switch (state) {
+	case LUO_STATE_UNDEFINED:
+		return "undefined";
+	case LUO_STATE_NORMAL:
+		return "normal";
+	case LUO_STATE_PREPARED:
+		return "prepared";
+	case LUO_STATE_FROZEN:
+		return "frozen";
+	case LUO_STATE_UPDATED:
+		return "updated";
+	}
+	return "unknown";
+}
+
+LUOI_EXPORT int luo_token_lookup(luo_ctx_t *ctx, uint64_t token,
+				 enum luo_token_state *state)
+{
+	int r = luoi_ctx_check(ctx);
+
+	if (r < 0)
+		return r;
+	if (!state)
+		return -EINVAL;
+	if (!ctx->compat)
+		return -ENOENT;
+	LUOI_LOCK_GUARD(&ctx->compat->lock);
+	return luoi_token_table_lookup(&ctx->compat->tokens, token, state);
+}
+
+LUOI_EXPORT int luo_token_count(luo_ctx_t *ctx)
+{
+	int r = luoi_ctx_check(ctx);
+
+	if (r < 0)
+		return r;
+	if (!ctx->compat)
+		return 0;
+	LUOI_LOCK_GUARD(&ctx->compat->lock);
+	return (int)luoi_token_table_count(&ctx->compat->tokens);
+}
+
+LUOI_EXPORT int luo_token_foreach(luo_ctx_t *ctx, luo_token_fn fn,
+				  void *userdata)
+{
+	int r = luoi_ctx_check(ctx);
+
+	if (r < 0)
+		return r;
+	if (!fn)
+		return -EINVAL;
+	if (!ctx->compat)
+		return 0;
+	return luoi_token_foreach(&ctx->compat->lock, &ctx->compat->tokens,
+				  fn, userdata);
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "io.h"
+#include "macro.h"
+#include "manifest.h"
+
+/* Offsets in the header (doc/manifest.md). */
+#define OFF_MAGIC 0
+#define OFF_VERSION 8
+#define OFF_COUNT 12
+#define OFF_HEADER_SIZE 16
+#define OFF_ENTRY_SIZE 20
+#define OFF_INCOMPAT 24
+#define OFF_COMPAT 28
+#define V1_HEADER_SIZE 16 /* libluo 1.0.0: magic, version, count */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+int luoi_manifest_encode(const uint64_t *tokens, size_t n, uint8_t **ret,
+			 size_t *len)
+{
+	size_t size, i;
+	uint8_t *buf;
+
+	if (n > LUOI_MANIFEST_MAX_TOKENS)
+		return -E2BIG;
+	size = LUOI_MANIFEST_HEADER_SIZE + n * LUOI_MANIFEST_ENTRY_SIZE;
+	buf = calloc(1, size);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf + OFF_MAGIC, LUOI_MANIFEST_MAGIC, 8);
+	put32(buf + OFF_VERSION, LUOI_MANIFEST_VERSION);
+	put32(buf + OFF_COUNT, (uint32_t)n);
+	put32(buf + OFF_HEADER_SIZE, LUOI_MANIFEST_HEADER_SIZE);
+	put32(buf + OFF_ENTRY_SIZE, LUOI_MANIFEST_ENTRY_SIZE);
+	put32(buf + OFF_INCOMPAT, 0);
+	put32(buf + OFF_COMPAT, 0);
+	for (i = 0; i < n; i++)
+		put64(buf + LUOI_MANIFEST_HEADER_SIZE +
+			      i * LUOI_MANIFEST_ENTRY_SIZE,
+		      tokens[i]);
+	*ret = buf;
+	*len = size;
+	return 0;
+}
+
+/* Where the entries start and how large each is, from the header. */
+static int parse_header(const uint8_t *buf, size_t len, size_t *count,
+			size_t *header_size, size_t *entry_size)
+{
+	uint32_t version;
+
+	if (len < V1_HEADER_SIZE ||
+	    memcmp(buf + OFF_MAGIC, LUOI_MANIFEST_MAGIC, 8) != 0)
+		return -EBADMSG;
+	version = get32(buf + OFF_VERSION);
+	*count = get32(buf + OFF_COUNT);
+	if (version == 1) {
+		*header_size = V1_HEADER_SIZE;
+		*entry_size = 8;
+	} else if (version == 2) {
+		if (len < LUOI_MANIFEST_HEADER_SIZE)
+			return -EBADMSG;
+		*header_size = get32(buf + OFF_HEADER_SIZE);
+		*entry_size = get32(buf + OFF_ENTRY_SIZE);
+		if (*header_size < LUOI_MANIFEST_HEADER_SIZE ||
+		    *entry_size < LUOI_MANIFEST_ENTRY_SIZE)
+			return -EBADMSG;
+		if (get32(buf + OFF_INCOMPAT) & ~LUOI_MANIFEST_INCOMPAT_KNOWN)
+			return -EPROTONOSUPPORT;
+		/* compat_flags: unknown bits are ignored by design */
+	} else if (version == 0) {
+		return -EBADMSG;
+	} else {
+		return -EPROTONOSUPPORT; /* a newer major format */
+	}
+	if (*count > LUOI_MANIFEST_MAX_TOKENS)
+		return -EBADMSG;
+	if (*header_size > len ||
+	    (len - *header_size) / *entry_size < *count)
+		return -EBADMSG; /* truncated */
+	return 0;
+}
+
+int luoi_manifest_decode(const uint8_t *buf, size_t len, uint64_t **ret,
+			 size_t *n)
+{
+	size_t count, header_size, entry_size, i;
+	uint64_t *tokens = NULL;
+	int r;
+
+	r = parse_header(buf, len, &count, &header_size, &entry_size);
+	if (r < 0)
+		return r;
+	if (count) {
+		tokens = malloc(count * sizeof(*tokens));
+		if (!tokens)
+			return -ENOMEM;
+	}
+	/* entries may be longer than we know: their first 8 bytes are the
+	 * token, the rest is ignored */
+	for (i = 0; i < count; i++)
+		tokens[i] = get64(buf + header_size + i * entry_size);
+	*ret = tokens;
+	*n = count;
+	return 0;
+}
+
+int luoi_manifest_write_memfd(const uint64_t *tokens, size_t n)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t len;
+	int r;
+
+	r = luoi_manifest_encode(tokens, n, &buf, &len);
+	if (r < 0)
+		return r;
+	fd = memfd_create("libluo.manifest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	r = luoi_write_all(fd, buf, len);
+	if (r < 0)
+		return r;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
+					   F_SEAL_WRITE) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+int luoi_manifest_read_fd(int fd, uint64_t **ret, size_t *n)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct stat st;
+	size_t max;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	max = LUOI_MANIFEST_HEADER_SIZE +
+	      (size_t)LUOI_MANIFEST_MAX_TOKENS * 64; /* generous entries */
+	if (st.st_size < 0 || (uint64_t)st.st_size > max)
+		return -EBADMSG;
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf)
+		return -ENOMEM;
+	r = luoi_pread_all(fd, buf, (size_t)st.st_size, 0);
+	if (r < 0)
+		return r;
+	return luoi_manifest_decode(buf, (size_t)st.st_size, ret, n);
+}

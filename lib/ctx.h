@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The context: a process's one descriptor of /dev/liveupdate (or of a
+ * fake kernel), its ABI, log settings and the original API's state.
+ *
+ * Locking (doc/locking.md has the whole picture):
+ *  - ctx->lock covers only context-wide state: the device descriptor and
+ *    its users, the log callback.  It is never held across a kernel
+ *    request, blocking I/O or user code.
+ *  - The device descriptor is borrowed for a request with
+ *    luoi_ctx_device_get()/put(): a count of requests in flight, so that
+ *    luo_ctx_close_device() can wait for them instead of closing a
+ *    descriptor another thread is using.
+ *  - Sessions have their own locks (session.h); the original API has its
+ *    own (compat/compat.h).  Lock order: a session or compat lock may be
+ *    held while taking ctx->lock, never the reverse; no two session locks
+ *    are ever held together.
+ */
+#ifndef LUOI_CTX_H
+#define LUOI_CTX_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "backend.h"
+#include "fork-guard.h"
+#include "libluo.h"
+
+#define LUOI_LOG_SILENT (-1)
+
+struct luoi_compat;
+
+struct luo_ctx_opts {
+	char *device;
+	enum luo_abi abi;
+	bool no_device;              /* sessions received from the holder */
+	struct luo_backend *backend; /* reference held; NULL = real kernel */
+	luo_log_fn log_fn;
+	void *log_data;
+	int log_priority; /* LUOI_LOG_SILENT or 0..7 */
+};
+
+struct luo_ctx {
+	atomic_int refcount;
+	struct luoi_fork_guard fork_guard;
+	struct luo_backend *backend; /* reference held */
+	enum luo_abi abi;            /* never changes after luo_ctx_new() */
+	char *device;
+
+	pthread_mutex_t lock;
+	pthread_cond_t device_idle; /* signalled when device_users drops to 0 */
+	int dev_fd;                 /* -1: closed or never opened */
+	unsigned int device_users;  /* requests in flight on dev_fd */
+	luo_log_fn log_fn;
+	void *log_data;
+	atomic_int log_priority; /* read without the lock by luoi_log() */
+
+	struct luoi_compat *compat; /* the original API; NULL without device */
+};
+
+/* 0 if @ctx may be used by this process; -EINVAL (NULL) or -ECHILD. */
+static inline int luoi_ctx_check(const luo_ctx_t *ctx)
+{
+	if (!ctx)
+		return -EINVAL;
+	/* The descriptors were inherited, but the locks, the bookkeeping
+	 * and the single-open device belong to the parent. */
+	if (luoi_fork_guard_forked(&ctx->fork_guard))
+		return -ECHILD;
+	return 0;
+}
+
+/* Borrow the device descriptor for requests: the fd, or -ENODEV (never
+ * opened or closed by luo_ctx_close_device()).  Every successful get is
+ * paired with a put. */
+int luoi_ctx_device_get(luo_ctx_t *ctx);
+void luoi_ctx_device_put(luo_ctx_t *ctx);
+
+/* Close a descriptor the backend handed out (session fds). */
+static inline void luoi_ctx_close_fd(luo_ctx_t *ctx, int fd)
+{
+	if (fd >= 0)
+		ctx->backend->ops->close(ctx->backend, fd);
+}
+
+#endif /* LUOI_CTX_H */

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <string.h>
+
+#include "kernel-req.h"
+
+static int ioctl_b(struct luo_backend *b, int fd, unsigned long request,
+		   void *arg)
+{
+	return b->ops->ioctl(b, fd, request, arg);
+}
+
+static int session_request(struct luo_backend *b, int dev_fd,
+			   unsigned long request, const char *name,
+			   int *session_fd)
+{
+	struct luo_k_session_req req = { .size = sizeof(req), .fd = -1 };
+	int r;
+
+	memcpy(req.name, name, strnlen(name, sizeof(req.name) - 1));
+	r = ioctl_b(b, dev_fd, request, &req);
+	if (r < 0)
+		return r;
+	*session_fd = req.fd;
+	return 0;
+}
+
+int luoi_req_create_session(struct luo_backend *b, int dev_fd,
+			    const char *name, int *session_fd)
+{
+	return session_request(b, dev_fd, LUO_K_CREATE_SESSION, name,
+			       session_fd);
+}
+
+int luoi_req_retrieve_session(struct luo_backend *b, int dev_fd,
+			      const char *name, int *session_fd)
+{
+	return session_request(b, dev_fd, LUO_K_RETRIEVE_SESSION, name,
+			       session_fd);
+}
+
+int luoi_req_preserve_fd(struct luo_backend *b, int session_fd, int fd,
+			 uint64_t token)
+{
+	struct luo_k_file_req req = {
+		.size = sizeof(req), .fd = fd, .token = token
+	};
+
+	return ioctl_b(b, session_fd, LUO_K_SESSION_PRESERVE_FD, &req);
+}
+
+int luoi_req_retrieve_fd(struct luo_backend *b, int session_fd,
+			 uint64_t token, int *fd)
+{
+	struct luo_k_file_req req = {
+		.size = sizeof(req), .fd = -1, .token = token
+	};
+	int r = ioctl_b(b, session_fd, LUO_K_SESSION_RETRIEVE_FD, &req);
+
+	if (r < 0)
+		return r;
+	*fd = req.fd;
+	return 0;
+}
+
+int luoi_req_finish(struct luo_backend *b, int session_fd)
+{
+	struct luo_k_finish_req req = { .size = sizeof(req) };
+
+	return ioctl_b(b, session_fd, LUO_K_SESSION_FINISH, &req);
+}
+
+int luoi_req_get_name(struct luo_backend *b, int session_fd,
+		      char name[LUO_K_NAME_LEN])
+{
+	struct luo_k_get_name_req req = { .size = sizeof(req) };
+	int r = ioctl_b(b, session_fd, LUO_K_SESSION_GET_NAME, &req);
+
+	if (r < 0)
+		return r;
+	memcpy(name, req.name, LUO_K_NAME_LEN);
+	name[LUO_K_NAME_LEN - 1] = '\0';
+	return 0;
+}
+
+/*
+ * A RETRIEVE_SESSION whose size is below the minimum is refused before the
+ * kernel looks at anything: EINVAL from a mainline kernel, ENOTTY from
+ * anything else.  No side effect.
+ */
+int luoi_req_probe_mainline(struct luo_backend *b, int dev_fd)
+{
+	struct luo_k_session_req req = { .size = sizeof(uint32_t) };
+
+	return ioctl_b(b, dev_fd, LUO_K_RETRIEVE_SESSION, &req) == -EINVAL;
+}
+
+int luoi_req_rfc_get_state(struct luo_backend *b, int dev_fd, int32_t *state)
+{
+	int32_t k = -1;
+	int r = ioctl_b(b, dev_fd, LUO_K_RFC_GET_STATE, &k);
+
+	if (r < 0)
+		return r;
+	*state = k;
+	return 0;
+}
+
+int luoi_req_rfc_preserve(struct luo_backend *b, int dev_fd, int fd,
+			  uint64_t token)
+{
+	struct luo_k_rfc_fd req = { .fd = fd, .token = token };
+
+	return ioctl_b(b, dev_fd, LUO_K_RFC_FD_PRESERVE, &req);
+}
+
+int luoi_req_rfc_unpreserve(struct luo_backend *b, int dev_fd,
+			    uint64_t token)
+{
+	uint64_t t = token;
+
+	return ioctl_b(b, dev_fd, LUO_K_RFC_FD_UNPRESERVE, &t);
+}
+
+int luoi_req_rfc_restore(struct luo_backend *b, int dev_fd, uint64_t token,
+			 int *fd)
+{
+	struct luo_k_rfc_fd req = { .fd = -1, .token = token };
+	int r = ioctl_b(b, dev_fd, LUO_K_RFC_FD_RESTORE, &req);
+
+	if (r < 0)
+		return r;
+	*fd = req.fd;
+	return 0;
+}
+
+int luoi_req_rfc_prepare(struct luo_backend *b, int dev_fd)
+{
+	return ioctl_b(b, dev_fd, LUO_K_RFC_PREPARE, NULL);
+}
+
+int luoi_req_rfc_cancel(struct luo_backend *b, int dev_fd)
+{
+	return ioctl_b(b, dev_fd, LUO_K_RFC_CANCEL, NULL);
+}
+
+int luoi_req_rfc_finish(struct luo_backend *b, int dev_fd)
+{
+	return ioctl_b(b, dev_fd, LUO_K_RFC_FINISH, NULL);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Session handles.  A handle owns the session's descriptor; its name,
+ * descriptor, direction and context never change while the handle lives,
+ * so they are read without a lock.  s->lock covers the token table and
+ * the flags; it is never held across a kernel request, blocking I/O or
+ * user code (reserve under the lock, call unlocked, commit or roll back).
+ */
+#ifndef LUOI_SESSION_H
+#define LUOI_SESSION_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "ctx.h"
+#include "luo-abi.h"
+#include "token-table.h"
+
+struct luo_session {
+	luo_ctx_t *ctx; /* reference held, except for internal sessions */
+	int fd;
+	char name[LUO_K_NAME_LEN];
+	enum luo_session_direction dir;
+	bool internal; /* owned by the original API's module */
+
+	pthread_mutex_t lock;
+	bool finished; /* incoming: SESSION_FINISH succeeded */
+	bool sent;     /* luo_session_send() succeeded */
+	bool adopted;  /* may hold files libluo does not know of */
+	struct luoi_token_table tokens;
+};
+
+/* A handle around @fd (-1: filled in later), holding no context
+ * reference yet.  NULL on -ENOMEM. */
+struct luo_session *luoi_session_new(luo_ctx_t *ctx, int fd, const char *name,
+				     enum luo_session_direction dir);
+
+/* Close the descriptor (through the backend) and free the handle. */
+void luoi_session_free(struct luo_session *s);
+
+/* Create (outgoing) or retrieve (incoming) a session of @name on the
+ * context's device into a new handle holding no context reference. */
+int luoi_session_open(luo_ctx_t *ctx, const char *name,
+		      enum luo_session_direction dir, struct luo_session **ret);
+
+/* A handle usable by this process: 0, -EINVAL (NULL) or -ECHILD. */
+static inline int luoi_session_check(const struct luo_session *s)
+{
+	return s ? luoi_ctx_check(s->ctx) : -EINVAL;
+}
+
+/* The foreach functions: copy @t under @lock, then call @fn for each
+ * copied token without it.  0, the first non-zero @fn value, -ENOMEM. */
+int luoi_token_foreach(pthread_mutex_t *lock, const struct luoi_token_table *t,
+		       luo_token_fn fn, void *userdata);
+
+/* 1..LUO_SESSION_NAME_MAX bytes: 0 or -EINVAL. */
+int luoi_session_name_check(const char *name);
+
+#endif /* LUOI_SESSION_H */
