@@ -2,7 +2,10 @@
 /*
  * Robin Hood hashing: a key's home slot is its hash scaled to the capacity
  * (multiply-shift, so any capacity works and the table can grow by half
- * rather than double); an insert that meets a slot whose key sits closer to
+ * rather than double).  Slots store the *hashed* key: the mixer is a
+ * bijection on 64 bits, so nothing is lost (iteration unhashes), and a
+ * probe learns a stored key's home with one multiplication instead of a
+ * rehash.  An insert an insert that meets a slot whose key sits closer to
  * its home than the new one would takes that slot and carries the evicted
  * key on.  Every key therefore lies within a short run after its home, and
  * a lookup stops as soon as it meets a key closer to home than itself: a
@@ -19,10 +22,31 @@
 #define LOAD_NUM 7
 #define LOAD_DEN 8
 
-static size_t home_of(const struct luoi_hmap *m, uint64_t key)
+/* The inverse of luoi_hash64(): undo each step in reverse order. */
+static uint64_t unshift(uint64_t x, unsigned int s)
 {
-	return (size_t)(((unsigned __int128)luoi_hash64(key) * m->capacity) >>
-			64);
+	uint64_t r = x;
+	unsigned int k;
+
+	for (k = s; k < 64; k += s)
+		r ^= x >> k;
+	return r;
+}
+
+static uint64_t unhash(uint64_t x)
+{
+	x = unshift(x, 31);
+	x *= 0x319642b2d24d8ec3ULL; /* inverse of 0x94d049bb133111eb */
+	x = unshift(x, 27);
+	x *= 0x96de1b173f119089ULL; /* inverse of 0xbf58476d1ce4e5b9 */
+	x = unshift(x, 30);
+	return x;
+}
+
+/* Home slot of a stored (hashed) key. */
+static size_t home_of(const struct luoi_hmap *m, uint64_t hkey)
+{
+	return (size_t)(((unsigned __int128)hkey * m->capacity) >> 64);
 }
 
 static size_t next_slot(const struct luoi_hmap *m, size_t i)
@@ -49,18 +73,19 @@ void luoi_hmap_fini(struct luoi_hmap *m)
 
 static size_t find_slot(const struct luoi_hmap *m, uint64_t key, bool *found)
 {
+	uint64_t hkey = luoi_hash64(key);
 	size_t i, d;
 
 	*found = false;
 	if (m->count == 0)
 		return 0;
-	i = home_of(m, key);
+	i = home_of(m, hkey);
 	for (d = 0;; d++, i = next_slot(m, i)) {
 		const struct luoi_hmap_slot *s = &m->slots[i];
 
 		if (s->value == 0)
 			return i;
-		if (s->key == key) {
+		if (s->key == hkey) {
 			*found = true;
 			return i;
 		}
@@ -79,7 +104,7 @@ uint64_t *luoi_hmap_find(const struct luoi_hmap *m, uint64_t key)
 	return found ? &m->slots[i].value : NULL;
 }
 
-/* Place a key known to be absent, in a table with room. */
+/* Place a hashed key known to be absent, in a table with room. */
 static void place(struct luoi_hmap *m, uint64_t key, uint64_t value)
 {
 	size_t i = home_of(m, key), d = 0;
@@ -155,20 +180,15 @@ int luoi_hmap_insert(struct luoi_hmap *m, uint64_t key, uint64_t value)
 	r = luoi_hmap_reserve(m, 1);
 	if (r < 0)
 		return r;
-	place(m, key, value);
+	place(m, luoi_hash64(key), value);
 	return 0;
 }
 
-int luoi_hmap_remove(struct luoi_hmap *m, uint64_t key, uint64_t *old)
+/* Empty slot @i and shift the rest of its run back by one. */
+static void remove_at(struct luoi_hmap *m, size_t i)
 {
-	bool found;
-	size_t i = find_slot(m, key, &found), j;
+	size_t j;
 
-	if (!found)
-		return -ENOENT;
-	if (old)
-		*old = m->slots[i].value;
-	/* shift the rest of the run back by one */
 	for (j = next_slot(m, i);; i = j, j = next_slot(m, j)) {
 		struct luoi_hmap_slot *s = &m->slots[j];
 
@@ -179,6 +199,18 @@ int luoi_hmap_remove(struct luoi_hmap *m, uint64_t key, uint64_t *old)
 	m->slots[i].key = 0;
 	m->slots[i].value = 0;
 	m->count--;
+}
+
+int luoi_hmap_remove(struct luoi_hmap *m, uint64_t key, uint64_t *old)
+{
+	bool found;
+	size_t i = find_slot(m, key, &found);
+
+	if (!found)
+		return -ENOENT;
+	if (old)
+		*old = m->slots[i].value;
+	remove_at(m, i);
 	return 0;
 }
 
@@ -197,8 +229,8 @@ size_t luoi_hmap_remove_if(struct luoi_hmap *m,
 	while (i < m->capacity) {
 		const struct luoi_hmap_slot *s = &m->slots[i];
 
-		if (s->value && pred(s->key, s->value, data)) {
-			luoi_hmap_remove(m, s->key, NULL);
+		if (s->value && pred(unhash(s->key), s->value, data)) {
+			remove_at(m, i);
 			removed++;
 			continue;
 		}
@@ -214,7 +246,7 @@ bool luoi_hmap_next(const struct luoi_hmap *m, size_t *i, uint64_t *key,
 		const struct luoi_hmap_slot *s = &m->slots[*i];
 
 		if (s->value) {
-			*key = s->key;
+			*key = unhash(s->key);
 			*value = s->value;
 			(*i)++;
 			return true;

@@ -3,7 +3,7 @@
 
 int luoi_mutex_init(pthread_mutex_t *m)
 {
-#ifndef NDEBUG
+#if LUOI_LOCK_CHECKS
 	pthread_mutexattr_t attr;
 	int r;
 
