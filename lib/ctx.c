@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 
 #include "backend-kernel.h"
-#include "compat/compat.h"
 #include "ctx.h"
 #include "kernel-req.h"
 #include "log.h"
@@ -97,16 +96,19 @@ static void log_open_error(luo_ctx_t *ctx, int r)
 	}
 }
 
-/* Everything but the original API's sessions, which compat frees first. */
 static void ctx_free(luo_ctx_t *ctx)
 {
 	if (!ctx)
 		return;
+	/* the original API's sessions first: they use the backend */
+	if (ctx->compat_free)
+		ctx->compat_free(ctx);
 	luoi_ctx_close_fd(ctx, ctx->dev_fd);
 	if (ctx->backend)
 		ctx->backend->ops->unref(ctx->backend);
 	pthread_cond_destroy(&ctx->device_idle);
 	pthread_mutex_destroy(&ctx->lock);
+	luoi_logger_fini(&ctx->log);
 	luoi_fork_guard_fini(&ctx->fork_guard);
 	free(ctx->device);
 	free(ctx);
@@ -120,7 +122,6 @@ static void ctx_freep(luo_ctx_t **ctx)
 static luo_ctx_t *ctx_alloc(const luo_ctx_opts_t *opts)
 {
 	luo_ctx_t *ctx = calloc(1, sizeof(*ctx));
-	int env_priority;
 
 	if (!ctx)
 		return NULL;
@@ -134,14 +135,16 @@ static luo_ctx_t *ctx_alloc(const luo_ctx_opts_t *opts)
 		free(ctx);
 		return NULL;
 	}
+	if (luoi_logger_init(&ctx->log, opts->log_fn, opts->log_data,
+			     opts->log_priority) < 0) {
+		pthread_cond_destroy(&ctx->device_idle);
+		pthread_mutex_destroy(&ctx->lock);
+		free(ctx);
+		return NULL;
+	}
 	atomic_init(&ctx->refcount, 1);
+	atomic_init(&ctx->compat, NULL);
 	luoi_fork_guard_init(&ctx->fork_guard);
-	ctx->log_fn = opts->log_fn;
-	ctx->log_data = opts->log_data;
-	env_priority = luoi_log_priority_from_env();
-	atomic_init(&ctx->log_priority, env_priority > opts->log_priority ?
-						env_priority :
-						opts->log_priority);
 	ctx->backend = opts->backend ? opts->backend : &luoi_backend_kernel;
 	ctx->backend->ops->ref(ctx->backend);
 	ctx->device = strdup(opts->device ? opts->device : LUO_DEVICE_PATH);
@@ -183,9 +186,6 @@ LUOI_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 	r = detect_abi(ctx, opts ? opts->abi : LUO_ABI_AUTO);
 	if (r < 0)
 		return r;
-	r = luoi_compat_new(ctx);
-	if (r < 0)
-		return r;
 	luoi_dbg(ctx, "opened %s (%s backend, %s ABI)", ctx->device,
 		 ctx->backend->ops->name,
 		 ctx->abi == LUO_ABI_RFC ? "RFC" : "mainline");
@@ -209,7 +209,6 @@ LUOI_EXPORT luo_ctx_t *luo_ctx_unref(luo_ctx_t *ctx)
 				      memory_order_acq_rel) != 1)
 		return NULL;
 	/* Last reference: no other thread can reach the context any more. */
-	luoi_compat_free(ctx);
 	ctx_free(ctx);
 	return NULL;
 }
@@ -258,11 +257,7 @@ LUOI_EXPORT int luo_ctx_set_log(luo_ctx_t *ctx, luo_log_fn fn, void *userdata,
 		return r;
 	if (priority < LOG_EMERG || priority > LOG_DEBUG)
 		return -EINVAL;
-	LUOI_LOCK_GUARD(&ctx->lock);
-	ctx->log_fn = fn;
-	ctx->log_data = userdata;
-	atomic_store_explicit(&ctx->log_priority, priority,
-			      memory_order_relaxed);
+	luoi_logger_set(&ctx->log, fn, userdata, priority);
 	return 0;
 }
 

@@ -5,7 +5,7 @@
  *
  * Locking (doc/locking.md has the whole picture):
  *  - ctx->lock covers only context-wide state: the device descriptor and
- *    its users, the log callback.  It is never held across a kernel
+ *    its users; the logger has its own.  It is never held across a kernel
  *    request, blocking I/O or user code.
  *  - The device descriptor is borrowed for a request with
  *    luoi_ctx_device_get()/put(): a count of requests in flight, so that
@@ -27,8 +27,7 @@
 #include "backend.h"
 #include "fork-guard.h"
 #include "libluo.h"
-
-#define LUOI_LOG_SILENT (-1)
+#include "log.h"
 
 struct luoi_compat;
 
@@ -53,11 +52,12 @@ struct luo_ctx {
 	pthread_cond_t device_idle; /* signalled when device_users drops to 0 */
 	int dev_fd;                 /* -1: closed or never opened */
 	unsigned int device_users;  /* requests in flight on dev_fd */
-	luo_log_fn log_fn;
-	void *log_data;
-	atomic_int log_priority; /* read without the lock by luoi_log() */
+	struct luoi_logger log;
 
-	struct luoi_compat *compat; /* the original API; NULL without device */
+	/* The original API's state (lib/compat/), made on first use; the
+	 * context knows it only as an object with a destructor. */
+	_Atomic(struct luoi_compat *) compat;
+	void (*compat_free)(luo_ctx_t *ctx);
 };
 
 /* 0 if @ctx may be used by this process; -EINVAL (NULL) or -ECHILD. */

@@ -4,6 +4,7 @@
  * the application installs a callback with a priority, or LIBLUO_LOG asks
  * for more.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,35 @@ static void log_stderr(const char *fn, const char *format, va_list args)
 	fprintf(stderr, "libluo: %s: %s\n", fn, msg);
 }
 
-void luoi_log_full(luo_ctx_t *ctx, int priority, const char *file, int line,
-		   const char *fn, const char *format, ...)
+int luoi_logger_init(struct luoi_logger *l, luo_log_fn fn, void *data,
+		     int priority)
+{
+	int env = luoi_log_priority_from_env();
+
+	if (luoi_mutex_init(&l->lock) < 0)
+		return -ENOMEM;
+	l->fn = fn;
+	l->data = data;
+	atomic_init(&l->priority, env > priority ? env : priority);
+	return 0;
+}
+
+void luoi_logger_fini(struct luoi_logger *l)
+{
+	pthread_mutex_destroy(&l->lock);
+}
+
+void luoi_logger_set(struct luoi_logger *l, luo_log_fn fn, void *data,
+		     int priority)
+{
+	LUOI_LOCK_GUARD(&l->lock);
+	l->fn = fn;
+	l->data = data;
+	atomic_store_explicit(&l->priority, priority, memory_order_relaxed);
+}
+
+void luoi_log_full(struct luoi_logger *l, int priority, const char *file,
+		   int line, const char *fn, const char *format, ...)
 {
 	luo_log_fn log_fn;
 	void *log_data;
@@ -54,10 +82,10 @@ void luoi_log_full(luo_ctx_t *ctx, int priority, const char *file, int line,
 
 	/* read the callback under the lock, call it without: it is user
 	 * code and may call libluo, or take locks of its own */
-	luoi_mutex_lock(&ctx->lock);
-	log_fn = ctx->log_fn;
-	log_data = ctx->log_data;
-	luoi_mutex_unlock(&ctx->lock);
+	luoi_mutex_lock(&l->lock);
+	log_fn = l->fn;
+	log_data = l->data;
+	luoi_mutex_unlock(&l->lock);
 
 	va_start(args, format);
 	if (log_fn)

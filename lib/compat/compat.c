@@ -12,38 +12,10 @@
 #include "macro.h"
 #include "session.h"
 
-int luoi_compat_new(luo_ctx_t *ctx)
+/* Last context reference gone: close what the original API owns. */
+static void compat_free(luo_ctx_t *ctx)
 {
-	struct luoi_compat *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return -ENOMEM;
-	if (luoi_mutex_init(&c->lock) < 0)
-		goto err_free;
-	if (luoi_mutex_init(&c->restore_lock) < 0)
-		goto err_lock;
-	if (pthread_cond_init(&c->changed, NULL) != 0)
-		goto err_restore_lock;
-	c->ops = ctx->abi == LUO_ABI_RFC ? &luoi_compat_rfc_ops :
-					   &luoi_compat_mainline_ops;
-	c->state = LUO_STATE_NORMAL;
-	luoi_token_table_init(&c->tokens);
-	luoi_hmap_init(&c->sessions);
-	ctx->compat = c;
-	return 0;
-
-err_restore_lock:
-	pthread_mutex_destroy(&c->restore_lock);
-err_lock:
-	pthread_mutex_destroy(&c->lock);
-err_free:
-	free(c);
-	return -ENOMEM;
-}
-
-void luoi_compat_free(luo_ctx_t *ctx)
-{
-	struct luoi_compat *c = ctx->compat;
+	struct luoi_compat *c = atomic_load(&ctx->compat);
 
 	if (!c)
 		return;
@@ -54,7 +26,61 @@ void luoi_compat_free(luo_ctx_t *ctx)
 	pthread_mutex_destroy(&c->restore_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
-	ctx->compat = NULL;
+	atomic_store(&ctx->compat, NULL);
+}
+
+static struct luoi_compat *compat_alloc(enum luo_abi abi)
+{
+	struct luoi_compat *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (luoi_mutex_init(&c->lock) < 0)
+		goto err_free;
+	if (luoi_mutex_init(&c->restore_lock) < 0)
+		goto err_lock;
+	if (pthread_cond_init(&c->changed, NULL) != 0)
+		goto err_restore_lock;
+	c->ops = abi == LUO_ABI_RFC ? &luoi_compat_rfc_ops :
+				      &luoi_compat_mainline_ops;
+	c->state = LUO_STATE_NORMAL;
+	luoi_token_table_init(&c->tokens);
+	luoi_hmap_init(&c->sessions);
+	return c;
+
+err_restore_lock:
+	pthread_mutex_destroy(&c->restore_lock);
+err_lock:
+	pthread_mutex_destroy(&c->lock);
+err_free:
+	free(c);
+	return NULL;
+}
+
+/* The context's original-API state, made on first use.  Two threads may
+ * race to make it: one wins, the other frees its copy. */
+static int compat_get(luo_ctx_t *ctx, struct luoi_compat **ret)
+{
+	struct luoi_compat *c = atomic_load(&ctx->compat), *expected = NULL;
+
+	if (c) {
+		*ret = c;
+		return 0;
+	}
+	c = compat_alloc(ctx->abi);
+	if (!c)
+		return -ENOMEM;
+	if (!atomic_compare_exchange_strong(&ctx->compat, &expected, c)) {
+		pthread_cond_destroy(&c->changed);
+		pthread_mutex_destroy(&c->restore_lock);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		*ret = expected;
+		return 0;
+	}
+	ctx->compat_free = compat_free;
+	*ret = c;
+	return 0;
 }
 
 void luoi_compat_begin_shared(struct luoi_compat *c)
@@ -99,14 +125,17 @@ void luoi_compat_end_exclusive(struct luoi_compat *c)
  * original API's kernel calls (its bookkeeping stays readable). */
 static int compat_enter(luo_ctx_t *ctx)
 {
+	struct luoi_compat *c;
 	int r = luoi_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
-	if (!ctx->compat)
-		return -ENODEV;
-	LUOI_LOCK_GUARD(&ctx->lock);
-	return ctx->dev_fd < 0 ? -ENODEV : 0;
+	{
+		LUOI_LOCK_GUARD(&ctx->lock);
+		if (ctx->dev_fd < 0)
+			return -ENODEV;
+	}
+	return compat_get(ctx, &c);
 }
 
 LUOI_EXPORT int luo_get_state(luo_ctx_t *ctx, enum luo_state *state)

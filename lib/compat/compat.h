@@ -5,7 +5,9 @@
  * points in compat.c, one implementation per kernel ABI behind a small ops
  * table (compat-rfc.c, compat-mainline.c), mirroring the backend vtable.
  *
- * Its state lives behind ctx->compat.  Locking:
+ * Its state lives behind ctx->compat, made on first use (compat.c); the
+ * context knows it only as a pointer and a destructor, so ctx.c does not
+ * depend on this module.  Locking:
  *  - c->lock covers the token table, the state and the per-ABI fields; it
  *    is never held across a kernel request, memfd I/O or user code;
  *  - token operations (preserve, unpreserve, restore) run as *shared*
@@ -65,11 +67,6 @@ struct luoi_compat {
 	struct luo_session *manifest_out; /* while PREPARED */
 	struct luo_session *manifest_in;  /* while UPDATED */
 };
-
-/* Called by luo_ctx_new() once the ABI is known; ctx->compat set. */
-int luoi_compat_new(luo_ctx_t *ctx);
-/* Called by the last luo_ctx_unref(); NULL compat is a no-op. */
-void luoi_compat_free(luo_ctx_t *ctx);
 
 /* Shared and exclusive operations (see above).  begin_shared() returns
  * with c->lock HELD and in_flight counted; the caller checks what it must,
