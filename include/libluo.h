@@ -2,33 +2,10 @@
 /*
  * libluo: keep file descriptors alive across a kernel live update.
  *
- * libluo talks to the Linux Live Update Orchestrator (/dev/liveupdate).
- * It owns the single-open device in a reference-counted context that every
- * thread of a process may share, keeps its own record of what was preserved
- * (the kernel has no way to list it), and offers two APIs on top:
- *
- *  - named sessions, the model of the mainline kernel (Linux >= 6.19);
- *  - the original libluo API (state, preserve/unpreserve/restore by token,
- *    prepare/cancel/finish), on the mainline ABI and on the June 2025 RFC ABI.
- *
- * Conventions, for every function in this header unless its comment says
- * otherwise:
- *  - the return value is 0 (or a documented non-negative value) on success
- *    and a negative errno on failure;
- *  - out-parameters are written only on success;
- *  - a NULL handle or out-pointer fails with -EINVAL and changes nothing;
- *  - calls on a context or on a session may be made from any number of
- *    threads at once: each context serialises its work with its own mutex;
- *  - a context (or a session of it) used in a child process after fork()
- *    fails with -ECHILD: the child must create its own context;
- *  - a context without the device (luo_ctx_opts_set_open_device(),
- *    luo_ctx_close_device()) fails -ENODEV in every call that needs it:
- *    session create and retrieve, and the original API's state, preserve,
- *    unpreserve, restore, prepare, cancel and finish (its token lookup,
- *    count and foreach still work);
- *  - no function keeps process-global state.
- *
- * This header is self-contained and compiles as C99 and C++.
+ * This header is the reference documentation of libluo: the comments
+ * below are written in a kernel-doc-like convention (described at the top
+ * of doc/gen-man.py) from which the man pages are generated at build time.
+ * It is self-contained and compiles as C99 and C++.
  */
 #ifndef LIBLUO_H
 #define LIBLUO_H
@@ -41,6 +18,54 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/**
+ * DOC: What libluo does
+ *
+ * libluo talks to the Linux Live Update Orchestrator (/dev/liveupdate).  It
+ * owns the single-open device in a reference-counted context that every
+ * thread of a process may share, keeps its own record of what was
+ * preserved (the kernel has no request to list it), and offers two APIs on
+ * top of it:
+ *
+ * - named sessions, the model of the mainline kernel (Linux 6.19 and
+ *   later): see luo_session_create();
+ * - the original libluo API (state; preserve, unpreserve and restore by
+ *   token; prepare, cancel and finish), on the mainline ABI and on the
+ *   June 2025 RFC ABI: see luo_fd_preserve().
+ *
+ * Both start from a context, luo_ctx_new().
+ */
+
+/**
+ * DOC: Conventions
+ *
+ * For every function of <libluo.h>, unless its own documentation says
+ * otherwise:
+ *
+ * - the return value is 0 (or a documented non-negative value) on success
+ *   and a negative errno value on failure, which strerror(-r) describes;
+ *   errno itself is not used;
+ * - out-parameters are written only on success;
+ * - a NULL handle or out-pointer fails with -EINVAL and changes nothing;
+ * - calls on a context, or on the sessions of a context, may be made from
+ *   any number of threads at once: libluo does its own locking, holds no
+ *   lock across a kernel request, a socket or a callback, and sessions
+ *   used by different threads proceed in parallel (doc/locking.md in the
+ *   sources has the details).  The exceptions are luo_session_close() and
+ *   the options object, which one thread at a time may use;
+ * - a context, or a session of it, used in a child process after fork()
+ *   fails with -ECHILD: the child must create its own context;
+ * - a context without the device (luo_ctx_opts_set_open_device(),
+ *   luo_ctx_close_device()) fails with -ENODEV in every call that needs
+ *   it: session create and retrieve, and the original API's state,
+ *   preserve, unpreserve, restore, prepare, cancel and finish (its token
+ *   lookup, count and foreach still work);
+ * - no function keeps process-global state, and every descriptor libluo
+ *   creates is close-on-exec;
+ * - libluo is silent unless asked to log: see luo_ctx_opts_set_log() and
+ *   the LIBLUO_LOG environment variable.
+ */
 
 /** A connection to /dev/liveupdate (or to a fake kernel); reference-counted. */
 typedef struct luo_ctx luo_ctx_t;
@@ -58,7 +83,7 @@ typedef struct luo_fake luo_fake_t;
 /**
  * Session names beginning with this prefix are reserved for libluo's own
  * sessions (the original API on the mainline ABI keeps its tokens in them);
- * luo_session_create() rejects them with -EINVAL.
+ * luo_session_create() refuses them.
  */
 #define LUO_RESERVED_PREFIX "libluo."
 
@@ -75,10 +100,15 @@ enum luo_abi {
  * luo_get_state().
  */
 enum luo_state {
+	/** Not a state the kernel reports; "undefined". */
 	LUO_STATE_UNDEFINED = 0,
+	/** Files may be preserved and unpreserved. */
 	LUO_STATE_NORMAL = 1,
+	/** Ready for the kexec: the list of files is fixed. */
 	LUO_STATE_PREPARED = 2,
+	/** Inside the kexec; never seen by a running process. */
 	LUO_STATE_FROZEN = 3,
+	/** After the kexec, until restoration is finished. */
 	LUO_STATE_UPDATED = 4,
 };
 
@@ -116,9 +146,12 @@ enum luo_session_close_flags {
 };
 
 /**
- * Log callback.  @priority is a syslog priority (LOG_ERR .. LOG_DEBUG).
- * Called with the context's lock held: it must not call back into libluo
- * with the same context.
+ * Log callback.  It receives @userdata as given to luo_ctx_opts_set_log()
+ * or luo_ctx_set_log(), a syslog priority (LOG_ERR to LOG_DEBUG), the
+ * source location of the message (file, line, function) and a vprintf()
+ * format with its arguments.  It is called in the thread that made the
+ * call that logs, with no libluo lock held: it may call libluo, even with
+ * the same context.
  */
 typedef void (*luo_log_fn)(void *userdata, int priority, const char *file,
 			   int line, const char *fn, const char *format,
@@ -127,166 +160,431 @@ typedef void (*luo_log_fn)(void *userdata, int priority, const char *file,
 /**
  * Token iteration callback.  Return 0 to go on; any other value stops the
  * iteration and is returned by the foreach function.  The callback runs on
- * a snapshot taken under the lock and may call libluo freely.
+ * a snapshot taken under the lock, without the lock, and may call libluo
+ * freely (even on the same context).
  */
 typedef int (*luo_token_fn)(uint64_t token, enum luo_token_state state,
 			    void *userdata);
 
-/* ------------------------------------------------------------------------ */
-/* Context options                                                          */
-/* ------------------------------------------------------------------------ */
+/**
+ * DOC: Context options
+ *
+ * A luo_ctx_opts_t holds what luo_ctx_new() needs to know: which device
+ * (or fake kernel), which ABI, whether to open the device at all, and how
+ * to log.  luo_ctx_new() copies it: the options may be changed or freed
+ * afterwards without affecting the context.  An options object must not be
+ * used by two threads at once.
+ */
 
 /**
- * luo_ctx_opts_new() - allocate options holding the defaults: device
- * LUO_DEVICE_PATH, LUO_ABI_AUTO, the real kernel, no log callback.
+ * luo_ctx_opts_new() - allocate context options holding the defaults
+ * @ret: where to store the new options.
  *
- * Errors: -EINVAL (@ret is NULL), -ENOMEM.
- * Thread-safety: an options object must not be used by two threads at once.
+ * The defaults are the device LUO_DEVICE_PATH, LUO_ABI_AUTO, the real
+ * kernel, the device opened, and no log callback.  Free the options with
+ * luo_ctx_opts_free().
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ret is NULL.
+ *  -ENOMEM: out of memory.
+ *
+ * Thread-safety: safe; the new object belongs to the caller alone.
  */
 int luo_ctx_opts_new(luo_ctx_opts_t **ret);
 
 /**
- * luo_ctx_opts_free() - free options (and drop their fake reference).
- * NULL is a no-op.  Contexts created from them are not affected.
+ * luo_ctx_opts_free() - free context options
+ * @opts: the options, or NULL (then nothing is done).
+ *
+ * Also drops the options' reference to a fake kernel
+ * (luo_ctx_opts_set_fake()).  Contexts created from the options are not
+ * affected: luo_ctx_new() copied them.
+ *
+ * Return: nothing.
+ *
+ * Errors: none.
+ *
+ * Thread-safety: no other thread may use @opts during or after the call.
  */
 void luo_ctx_opts_free(luo_ctx_opts_t *opts);
 
 /**
- * luo_ctx_opts_set_device() - device node to open instead of
- * LUO_DEVICE_PATH.  The string is copied.
+ * luo_ctx_opts_set_device() - open another device node
+ * @opts: the options.
+ * @path: the device node to open instead of LUO_DEVICE_PATH; the string
+ *        is copied.
  *
- * Errors: -EINVAL (NULL or empty path), -ENAMETOOLONG (PATH_MAX or more
- * bytes), -ENOMEM.
+ * The path is ignored when a fake kernel is set (luo_ctx_opts_set_fake()).
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @opts or @path is NULL, or @path is empty.
+ *  -ENAMETOOLONG: @path has PATH_MAX or more bytes.
+ *  -ENOMEM: out of memory.
+ *
+ * Thread-safety: an options object must not be used by two threads at
+ * once.
  */
 int luo_ctx_opts_set_device(luo_ctx_opts_t *opts, const char *path);
 
 /**
- * luo_ctx_opts_set_abi() - force an ABI instead of detecting it.
+ * luo_ctx_opts_set_abi() - force a kernel ABI instead of detecting it
+ * @opts: the options.
+ * @abi: LUO_ABI_MAINLINE or LUO_ABI_RFC to force that ABI, LUO_ABI_AUTO
+ *       (the default) to detect it.
  *
- * Errors: -EINVAL (not a value of enum luo_abi).
+ * A context created with a forced ABI cannot be created on a device that
+ * does not speak it (see luo_ctx_new()).
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @opts is NULL, or @abi is not a value of enum luo_abi.
+ *
+ * Thread-safety: an options object must not be used by two threads at
+ * once.
  */
 int luo_ctx_opts_set_abi(luo_ctx_opts_t *opts, enum luo_abi abi);
 
 /**
- * luo_ctx_opts_set_fake() - use the in-memory fake kernel @fake instead of
- * the real one (the device path is then ignored).  The options take a
- * reference on @fake; NULL selects the real kernel again.
+ * luo_ctx_opts_set_fake() - use an in-memory fake kernel instead of the
+ * real one
+ * @opts: the options.
+ * @fake: the fake kernel (see libluo-fake(3)), or NULL to select the real
+ *        kernel again.
  *
- * Errors: -EINVAL (@opts is NULL).
+ * The options take a reference on @fake, dropped when they are freed or
+ * another fake is set; a context created from them takes its own.  The
+ * device path is then ignored: libluo sends the fake the same requests,
+ * with the same argument bytes, that it would send the kernel.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @opts is NULL.
+ *  -EPROTO: @fake comes from a libluo-fake library built against another
+ *           version of libluo's internal backend interface: libluo and
+ *           libluo-fake must come from the same release.
+ *
+ * Thread-safety: an options object must not be used by two threads at
+ * once.
  */
 int luo_ctx_opts_set_fake(luo_ctx_opts_t *opts, luo_fake_t *fake);
 
 /**
- * luo_ctx_opts_set_open_device() - whether luo_ctx_new() opens the device
- * (true, the default).  The device is single-open: in the model where one
- * agent holds /dev/liveupdate and hands sessions to other processes (see
- * luo_session_send()), those processes create their context with false.
- * Such a context speaks the mainline ABI, can adopt and receive sessions
- * and work on them; luo_session_create(), luo_session_retrieve() and the
- * original API's kernel calls fail there with -ENODEV.
+ * luo_ctx_opts_set_open_device() - choose whether luo_ctx_new() opens the
+ * device
+ * @opts: the options.
+ * @open_device: true (the default) to open the device, false for a
+ *               context without it.
  *
- * Errors: -EINVAL (@opts is NULL).
+ * The device is single-open.  In the model where one agent holds
+ * /dev/liveupdate and hands sessions to other processes (see
+ * luo_session_send()), those processes create their context with
+ * @open_device false.  Such a context speaks the mainline ABI, can adopt
+ * and receive sessions and work on them, but cannot create or retrieve
+ * sessions, nor make the original API's kernel calls (its token lookup,
+ * count and foreach still work).
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @opts is NULL.
+ *
+ * Thread-safety: an options object must not be used by two threads at
+ * once.
  */
 int luo_ctx_opts_set_open_device(luo_ctx_opts_t *opts, bool open_device);
 
 /**
- * luo_ctx_opts_set_log() - log callback (NULL: stderr) and the highest
- * syslog priority passed to it (LOG_ERR = 3 .. LOG_DEBUG = 7).  libluo is
- * silent by
- * default; the environment variable LIBLUO_LOG (err, warning, notice, info,
- * debug or 0..7, read with secure_getenv()) raises the priority, and a
- * context with no callback then logs to stderr.
+ * luo_ctx_opts_set_log() - set the log callback and priority
+ * @opts: the options.
+ * @fn: the callback (see luo_log_fn), or NULL to log to standard error.
+ * @userdata: passed to @fn.
+ * @priority: the highest syslog priority passed to the callback, from
+ *            LOG_EMERG (0) to LOG_DEBUG (7); LOG_ERR (3) to LOG_DEBUG are
+ *            the ones libluo uses.
  *
- * Errors: -EINVAL (priority outside 0..7).
+ * libluo is silent by default.  The environment variable LIBLUO_LOG (err,
+ * warning, notice, info, debug, or a number 0 to 7; read with
+ * secure_getenv()) raises the priority of every context, and a context
+ * with no callback then logs to standard error.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @opts is NULL, or @priority is outside 0 to 7.
+ *
+ * Thread-safety: an options object must not be used by two threads at
+ * once.
  */
 int luo_ctx_opts_set_log(luo_ctx_opts_t *opts, luo_log_fn fn, void *userdata,
 			 int priority);
 
-/* ------------------------------------------------------------------------ */
-/* Context                                                                  */
-/* ------------------------------------------------------------------------ */
+/**
+ * DOC: Context
+ *
+ * A context is a process's connection to the live update device,
+ * /dev/liveupdate, or to an in-memory fake kernel (libluo-fake(3)).  The
+ * device is single-open: while one context holds it, opening it again
+ * fails, in this process as in any other.  A process therefore creates one
+ * context and shares it between its threads; every function taking a
+ * context may be called from any number of threads at once.
+ *
+ * A context is reference-counted.  Every session created, retrieved,
+ * adopted or received in it holds a reference of its own, so the sessions
+ * stay valid after the creator drops its reference.
+ */
 
 /**
- * luo_ctx_new() - open the live update device and create a context.
- * @opts: options, or NULL for the defaults.  They are copied.
- * @ret:  the new context, with one reference.
+ * luo_ctx_new() - open the live update device and create a context
+ * @opts: options (see luo_ctx_opts_new()), or NULL for the defaults.  They
+ *        are copied.
+ * @ret:  where to store the new context, which has one reference.
  *
- * The device is opened O_RDWR|O_CLOEXEC and the ABI detected (unless forced)
- * without side effects.
+ * The device is opened O_RDWR | O_CLOEXEC.  Unless an ABI is forced
+ * (luo_ctx_opts_set_abi()), it is detected with requests that change
+ * nothing: each ABI answers the other's request numbers with an error.
+ * After a live update, the first open of the device makes the kernel
+ * restore what the previous kernel handed over.
  *
- * Errors: -EINVAL (@ret is NULL); -ENOENT (no device: the kernel lacks
- * CONFIG_LIVEUPDATE or was booted without liveupdate=on); -EBUSY (another
- * process, or another context, holds /dev/liveupdate open: the device is
- * single-open, share one context between threads instead); -EIO (the kernel
- * could not restore the state of the previous kernel); -EACCES/-EPERM;
- * -EPROTO (the device speaks neither ABI, or not the forced one); -ENOMEM.
+ * With luo_ctx_opts_set_open_device() false, nothing is opened and the
+ * context speaks the mainline ABI.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ret is NULL.
+ *  -ENOENT: there is no device: the kernel lacks CONFIG_LIVEUPDATE or was
+ *           booted without liveupdate=on.
+ *  -ENODEV: the device node exists but no driver is behind it; as
+ *           -ENOENT.
+ *  -ENXIO: as -ENODEV.
+ *  -EBUSY: another process, or another context of this one, holds the
+ *          device open.  It is single-open: share one context between
+ *          threads instead.
+ *  -EIO: the kernel could not restore the state handed over by the
+ *        previous kernel; every open fails until the next reboot.
+ *  -EACCES: not allowed to open the device.
+ *  -EPERM: not allowed to open the device.
+ *  -EPROTO: the device speaks neither ABI, or not the forced one.
+ *  -EMFILE: the process has no descriptor left.
+ *  -ENFILE: the system has no file left.
+ *  -ENOMEM: out of memory.
+ *
  * Thread-safety: safe.
+ *
+ * Example:
+ *     luo_ctx_opts_t *opts;
+ *     luo_ctx_t *ctx;
+ *     int r;
+ *
+ *     r = luo_ctx_opts_new(&opts);
+ *     if (r == 0)
+ *         r = luo_ctx_opts_set_abi(opts, LUO_ABI_MAINLINE);
+ *     if (r == 0)
+ *         r = luo_ctx_new(opts, &ctx);
+ *     luo_ctx_opts_free(opts);
+ *     if (r < 0) {
+ *         fprintf(stderr, "live update: %s\n", strerror(-r));
+ *         return r;
+ *     }
+ *     // ...
+ *     luo_ctx_unref(ctx);
+ *
+ * See also: luoctl(1)
  */
 int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret);
 
-/** luo_ctx_ref() - take a reference.  Returns @ctx; NULL is passed through. */
+/**
+ * luo_ctx_ref() - take a reference on a context
+ * @ctx: the context, or NULL (passed through).
+ *
+ * Return: @ctx.
+ *
+ * Errors: none.
+ *
+ * Thread-safety: safe (an atomic count).
+ */
 luo_ctx_t *luo_ctx_ref(luo_ctx_t *ctx);
 
 /**
- * luo_ctx_unref() - drop a reference; the last one closes the device and
- * frees the context.  Returns NULL.  NULL is a no-op.
+ * luo_ctx_unref() - drop a reference on a context
+ * @ctx: the context, or NULL (then nothing is done).
  *
- * Sessions hold a reference of their own, so an outgoing session stays
- * preserved after its creator drops the context.  On the mainline ABI the
- * tokens of the original API live in sessions owned by the context: dropping
- * its last reference before the kexec unpreserves them (the kernel drops
- * every file whose session is closed).
- * Thread-safety: safe (atomic count).
+ * The last reference closes the device and frees the context.  Sessions
+ * hold a reference of their own, so an outgoing session stays preserved
+ * after its creator drops the context.
+ *
+ * On the mainline ABI the tokens of the original API (luo_fd_preserve())
+ * live in sessions owned by the context: dropping its last reference
+ * before the kexec reboot closes them, and the kernel then unpreserves
+ * their files.  A process using the original API keeps its context until
+ * the reboot.
+ *
+ * Return: NULL.
+ *
+ * Errors: none.
+ *
+ * Thread-safety: safe (an atomic count).
  */
 luo_ctx_t *luo_ctx_unref(luo_ctx_t *ctx);
 
 /**
- * luo_ctx_close_device() - close the context's descriptor of the device,
- * keeping every session, so that another process can open the single-open
- * device (the kernel lets sessions outlive it).  Afterwards the context
- * behaves like one created without the device: its sessions, and sessions
- * it adopts or receives, keep working; creating or retrieving sessions and
- * the original API fail -ENODEV.  The original API's own sessions stay
- * preserved as long as the context lives.
+ * luo_ctx_close_device() - let go of the device and keep the sessions
+ * @ctx: the context.
  *
- * Errors: -EINVAL, -ECHILD, -ENODEV (no device open).
+ * Closes the context's descriptor of the device, keeping every session,
+ * so that another process can open the single-open device (the kernel
+ * lets sessions outlive it).  Afterwards the context behaves like one
+ * created without the device (luo_ctx_opts_set_open_device()): its
+ * sessions, and sessions it adopts or receives, keep working, while
+ * creating or retrieving sessions and the original API's kernel calls
+ * fail.  The original API's own sessions stay preserved as long as the
+ * context lives.  luoctl(1) hold does this.  Device requests that other
+ * threads have in flight finish first: no request runs on a closed
+ * descriptor.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx is NULL.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -ENODEV: the context has no device open (created without it, or
+ *           closed already).
+ *
+ * Thread-safety: safe.
  */
 int luo_ctx_close_device(luo_ctx_t *ctx);
 
 /**
- * luo_ctx_get_abi() - the ABI in use (never LUO_ABI_AUTO).
+ * luo_ctx_get_abi() - the kernel ABI a context speaks
+ * @ctx: the context.
+ * @ret: where to store the ABI in use, never LUO_ABI_AUTO.
  *
- * Errors: -EINVAL, -ECHILD.
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx or @ret is NULL.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *
+ * Thread-safety: safe.
  */
 int luo_ctx_get_abi(luo_ctx_t *ctx, enum luo_abi *ret);
 
 /**
  * luo_ctx_set_log() - replace the log callback and priority of a context
- * (see luo_ctx_opts_set_log()).  fn == NULL logs to stderr.
+ * @ctx: the context.
+ * @fn: the callback, or NULL to log to standard error.
+ * @userdata: passed to @fn.
+ * @priority: the highest syslog priority passed to the callback, 0 to 7.
  *
- * Errors: -EINVAL (priority outside 0..7), -ECHILD.
+ * As luo_ctx_opts_set_log(), for a live context.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx is NULL, or @priority is outside 0 to 7.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *
+ * Thread-safety: safe.  The callback runs in the thread that made the
+ * call that logs, with no libluo lock held.
  */
 int luo_ctx_set_log(luo_ctx_t *ctx, luo_log_fn fn, void *userdata,
 		    int priority);
 
-/* ------------------------------------------------------------------------ */
-/* The original libluo API                                                  */
-/*                                                                          */
-/* On the RFC ABI these are the kernel's requests.  On the mainline ABI      */
-/* libluo maps them onto sessions it owns (see libluo(3) and README):       */
-/* each token lives alone in a session named "libluo.tok.<16 hex digits>",  */
-/* luo_prepare() records the token list in a session "libluo.manifest", and */
-/* the state is derived from what libluo and the kernel know.                */
-/* ------------------------------------------------------------------------ */
+/**
+ * DOC: The original libluo API
+ *
+ * These functions are the API of the original libluo, written for the RFC
+ * kernel interface of June 2025: one global list of files, each preserved
+ * under a 64-bit token that the caller chooses, and a state machine.
+ * libluo offers them on both kernel ABIs; unlike the original, each takes
+ * a context, and nothing is global.  New programs on mainline kernels may
+ * prefer sessions (luo_session_create()).
+ *
+ * The states (enum luo_state) are NORMAL (files may be preserved and
+ * unpreserved), PREPARED (ready for the kexec: the list is fixed), FROZEN
+ * (inside the kexec; never seen by a running process) and UPDATED (after
+ * the kexec, until restoration is finished).  In the old kernel a program
+ * preserves its files, calls luo_prepare() and keeps its context until the
+ * kexec reboot; in the new kernel it checks that luo_get_state() is
+ * UPDATED, restores its files with luo_fd_restore() and calls
+ * luo_finish().
+ *
+ * On the RFC ABI each function is the kernel request of the same name, and
+ * the state is the kernel's.
+ *
+ * The mainline kernel has neither a global token list nor a state
+ * machine.  libluo maps the API onto sessions that it owns, whose names
+ * begin with LUO_RESERVED_PREFIX ("libluo."), which luo_session_create()
+ * refuses for applications:
+ *
+ * - luo_fd_preserve() creates a session named "libluo.tok.<token as 16
+ *   hexadecimal digits>" and preserves the file in it alone, under the
+ *   token;
+ * - luo_fd_unpreserve() closes that session.  The kernel has no per-file
+ *   unpreserve, but closing an outgoing session unpreserves what it
+ *   holds, so this unpreserves exactly that token;
+ * - luo_prepare() writes a sealed memfd listing the preserved tokens (the
+ *   manifest), preserves it in a session named "libluo.manifest" and
+ *   moves from NORMAL to PREPARED; luo_cancel() closes that session again
+ *   and moves back to NORMAL;
+ * - luo_get_state() derives the state: UPDATED while the previous kernel's
+ *   manifest exists and luo_finish() has not been called; otherwise
+ *   PREPARED between luo_prepare() and luo_cancel(); otherwise NORMAL.
+ *   FROZEN is never seen;
+ * - luo_fd_restore() retrieves the token's session (once) and the file in
+ *   it; the token must be listed in the manifest;
+ * - luo_finish() finishes every token session listed in the manifest,
+ *   retrieving first the ones never restored so that they are discarded
+ *   as on the RFC ABI, then the manifest's session, and moves from UPDATED
+ *   to NORMAL.
+ *
+ * The consequences:
+ *
+ * - call luo_prepare() before the kexec, as on the RFC ABI: without it the
+ *   files still travel, but after the reboot libluo cannot tell that an
+ *   update happened;
+ * - the sessions belong to the context: dropping its last reference
+ *   (luo_ctx_unref()), or the process exiting, before the kexec closes
+ *   them, and the kernel then unpreserves their files.  The process that
+ *   preserves must keep its context until the reboot;
+ * - the state is the process's own, not the kernel's: another process
+ *   (such as luoctl(1)) cannot prepare or cancel for it;
+ * - in the new kernel, the first call that needs the state (luo_get_state(),
+ *   luo_fd_preserve(), luo_fd_restore(), luo_prepare() or luo_finish())
+ *   retrieves the manifest's session, which the kernel hands out once per
+ *   boot, and the context keeps it until luo_finish().  If the context
+ *   goes away first (last reference dropped, process exited), closing the
+ *   manifest's session finishes it: no other process will see the UPDATED
+ *   state or be able to restore the tokens, whose sessions the next live
+ *   update discards.  Only one process per boot can take over the previous
+ *   kernel's tokens: it should be the one that restores them, and nothing
+ *   else should ask for the state.
+ */
 
 /**
- * luo_is_available() - whether LUO_DEVICE_PATH exists and is a character
- * device.  Opens nothing.  Thread-safety: safe.
+ * luo_is_available() - whether the live update device exists
+ *
+ * Tells whether LUO_DEVICE_PATH exists and is a character device.  It
+ * opens nothing and needs no context.
+ *
+ * Return: true or false.
+ *
+ * Errors: none.
+ *
+ * Thread-safety: safe.
  */
 bool luo_is_available(void);
 
 /**
- * luo_get_state() - the live update state.
+ * luo_get_state() - the live update state
+ * @ctx: the context.
+ * @state: where to store the state.
  *
  * RFC ABI: the kernel's state.  Mainline ABI: UPDATED while the previous
  * kernel's libluo manifest exists and luo_finish() has not been called;
@@ -296,233 +594,748 @@ bool luo_is_available(void);
  * Mainline caveat: the kernel can only tell whether the manifest exists by
  * handing it out, once per boot.  The first context that asks (this call,
  * or luo_fd_preserve(), luo_fd_restore(), luo_prepare(), luo_finish())
- * takes it; if that context is dropped before luo_finish(), the kernel
+ * takes it; if that context goes away before luo_finish(), the kernel
  * finishes the manifest and later contexts see NORMAL.  After a live
  * update, the process that restores the tokens must be the one that asks.
+ * See libluo(3), "The original libluo API".
  *
- * Errors: -EINVAL, -ECHILD, -ENODEV (context without the device), errors
- * of the kernel.
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx or @state is NULL.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -ENODEV: the context has no device (luo_ctx_opts_set_open_device(),
+ *           luo_ctx_close_device()).
+ *  -EBADMSG: (mainline) the previous kernel's manifest is unusable.  This
+ *            is reported once; the state is then UPDATED, without the
+ *            tokens, so that luo_finish() can still end the update.
+ *  -ENOENT: (mainline) as -EBADMSG, when the previous kernel's manifest
+ *           session holds no manifest.
+ *  -EPROTONOSUPPORT: (mainline) the previous kernel's manifest was
+ *                    written by a newer libluo in a format this one
+ *                    cannot read; reported once, as -EBADMSG.
+ *  -EMFILE: (mainline) no descriptor left to retrieve the manifest; the
+ *           next call tries again.
+ *  -ENOMEM: out of memory; the next call tries again.
+ *  other: errors of the kernel are passed on.
+ *
+ * Thread-safety: safe.  The state is the context's (mainline) or the
+ * kernel's (RFC), shared by every thread using the context.
  */
 int luo_get_state(luo_ctx_t *ctx, enum luo_state *state);
 
 /**
- * luo_fd_preserve() - preserve @fd under @token, chosen by the caller and
- * unique in the context (the kernel does not pick tokens).
+ * luo_fd_preserve() - preserve a file under a token
+ * @ctx: the context.
+ * @fd: the file to preserve: a memfd or another shmem file.
+ * @token: the token, chosen by the caller (the kernel does not pick
+ *         tokens) and unique in the context.
  *
- * Errors: -EINVAL (negative fd), -EEXIST (token already used in
- * this context; checked before the kernel is asked), -EBUSY (not allowed in
- * the current state, e.g. after luo_prepare(), or @fd is already preserved),
- * -EBADF, -ENOENT (file type cannot be preserved: only memfd/shmem files),
- * -ENOSPC, -ENOMEM, -ECHILD.
+ * Only memfd and shmem files can be preserved.  The kernel keeps its own
+ * reference to the file: the caller may close @fd.  Preserving is allowed
+ * in the NORMAL state (and, on the RFC ABI, in UPDATED), not between
+ * luo_prepare() and luo_cancel().  On the mainline ABI the token gets a
+ * session of its own, which lives as long as the context: see libluo(3),
+ * "The original libluo API".
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx is NULL or @fd is negative.
+ *  -EEXIST: @token is already used in this context: preserved, or, on
+ *           the mainline ABI, being preserved by another thread or come
+ *           from the previous kernel (checked before the kernel is
+ *           asked); or, on the mainline ABI, another context of this boot
+ *           still holds the session of that token.
+ *  -EBUSY: not allowed in the current state (for instance after
+ *          luo_prepare()), or the file is already preserved.
+ *  -EBADF: @fd is not an open descriptor.
+ *  -ENOENT: the kernel cannot preserve this type of file (only memfd and
+ *           shmem files, not MFD_HUGETLB ones); or, on the mainline ABI,
+ *           as -EBADMSG.
+ *  -EOPNOTSUPP: the memfd has seals the kernel cannot carry.
+ *  -EFBIG: the file is too large to preserve.
+ *  -ENOSPC: the kernel has no room left for another session or file.
+ *  -EMFILE: (mainline) no descriptor left for the token's session.
+ *  -ENOMEM: out of memory.
+ *  -ENODEV: the context has no device.
+ *  -EBADMSG: (mainline) the previous kernel's manifest is unusable,
+ *            reported once by the first call that needs the state; see
+ *            luo_get_state().
+ *  -EPROTONOSUPPORT: (mainline) the previous kernel's manifest was
+ *                    written by a newer libluo; see luo_get_state().
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *
+ * Thread-safety: safe.
+ *
+ * Example:
+ *     // old kernel
+ *     r = luo_fd_preserve(ctx, fd, 0x1234);
+ *     if (r == 0)
+ *         r = luo_prepare(ctx);
+ *     if (r < 0)
+ *         errx(1, "preserve: %s", strerror(-r));
+ *     // keep ctx until the kexec reboot
+ *
+ *     // new kernel
+ *     enum luo_state st;
+ *
+ *     if (luo_get_state(ctx, &st) == 0 && st == LUO_STATE_UPDATED) {
+ *         r = luo_fd_restore(ctx, 0x1234, &fd);
+ *         // ...
+ *         luo_finish(ctx);
+ *     }
+ *
+ * See also: memfd_create(2), luoctl(1)
  */
 int luo_fd_preserve(luo_ctx_t *ctx, int fd, uint64_t token);
 
 /**
- * luo_fd_unpreserve() - stop preserving @token.  Exact on both ABIs: on the
- * mainline ABI the token's own session is closed, which unpreserves only it.
+ * luo_fd_unpreserve() - stop preserving a token
+ * @ctx: the context.
+ * @token: a token this context preserved.
  *
- * Errors: -ENOENT (token not preserved by this context), -EBUSY (after
- * luo_prepare(): call luo_cancel() first), -EINVAL, -ECHILD.
+ * Exact on both ABIs: on the mainline ABI the token's own session is
+ * closed, which unpreserves only it.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -ENOENT: this context did not preserve @token (tokens that came from
+ *           the previous kernel cannot be unpreserved).
+ *  -EBUSY: after luo_prepare(): call luo_cancel() first.
+ *  -EINVAL: @ctx is NULL.
+ *  -ENODEV: the context has no device.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -ENOMEM: out of memory (the first call of the original API in a
+ *           context allocates its state).
+ *
+ * Thread-safety: safe.
  */
 int luo_fd_unpreserve(luo_ctx_t *ctx, uint64_t token);
 
 /**
- * luo_fd_restore() - after a live update, a new descriptor (O_CLOEXEC) for
- * the file preserved under @token.  Restoring a token again returns another
- * descriptor for the same file on the mainline ABI.
+ * luo_fd_restore() - after a live update, get back the file of a token
+ * @ctx: the context.
+ * @token: the token the file was preserved under.
+ * @fd: where to store a new descriptor (O_CLOEXEC, owned by the caller)
+ *      for the file.
  *
- * Errors: -ENOENT (no such token came from the previous kernel), -EBUSY
- * (state is not UPDATED), -EINVAL, -ECHILD, -EMFILE, -ENOMEM.
+ * Allowed in the UPDATED state only.  On the mainline ABI restoring a
+ * token again returns another descriptor for the same file; on the RFC
+ * ABI a restored token leaves the kernel's list, and the file is then the
+ * caller's alone.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -ENOENT: no such token came from the previous kernel (on the RFC ABI:
+ *           or it was restored already).
+ *  -EBUSY: the state is not UPDATED.
+ *  -EINVAL: @ctx or @fd is NULL.
+ *  -ENODEV: the context has no device.
+ *  -EBADMSG: (mainline) the previous kernel's manifest is unusable; see
+ *            luo_get_state().
+ *  -EPROTONOSUPPORT: (mainline) the previous kernel's manifest was
+ *                    written by a newer libluo; see luo_get_state().
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -EMFILE: no descriptor left.
+ *  -ENOMEM: out of memory.
+ *
+ * Thread-safety: safe.
  */
 int luo_fd_restore(luo_ctx_t *ctx, uint64_t token, int *fd);
 
 /**
- * luo_prepare() - NORMAL -> PREPARED.  Mainline ABI: writes the manifest of
- * preserved tokens that luo_get_state() and luo_fd_restore() use after the
- * reboot.  Preserve and unpreserve fail with -EBUSY until luo_cancel().
+ * luo_prepare() - get ready for the kexec: NORMAL to PREPARED
+ * @ctx: the context.
  *
- * Errors: -EINVAL (state is not NORMAL), -ECHILD, kernel errors.
+ * Fixes the list of preserved tokens: luo_fd_preserve() and
+ * luo_fd_unpreserve() then fail until luo_cancel().  Call it before the
+ * kexec: on the RFC ABI the kernel carries the files only from the
+ * PREPARED state, and on the mainline ABI the manifest it writes is what
+ * tells the next kernel's libluo that an update happened.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx is NULL, or the state is not NORMAL.
+ *  -ENODEV: the context has no device.
+ *  -EBADMSG: (mainline) the previous kernel's manifest is unusable; see
+ *            luo_get_state().
+ *  -ENOENT: (mainline) as -EBADMSG; see luo_get_state().
+ *  -EPROTONOSUPPORT: (mainline) the previous kernel's manifest was
+ *                    written by a newer libluo; see luo_get_state().
+ *  -E2BIG: (mainline) more than 16777216 (2^24) tokens are preserved,
+ *         more than the manifest can list.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -EMFILE: (mainline) no descriptor left for the manifest.
+ *  -ENOSPC: (mainline) the kernel has no room for the manifest's session.
+ *  -ENOMEM: out of memory.
+ *  other: errors of the kernel are passed on.
+ *
+ * Thread-safety: safe.  The state is shared by every thread using the
+ * context: a thread's luo_prepare() affects them all.
  */
 int luo_prepare(luo_ctx_t *ctx);
 
 /**
- * luo_cancel() - PREPARED -> NORMAL.  Tokens stay preserved.
+ * luo_cancel() - back from PREPARED to NORMAL
+ * @ctx: the context.
  *
- * Errors: -EINVAL (state is not PREPARED), -ECHILD, kernel errors.
+ * The tokens stay preserved, and may be preserved and unpreserved again.
+ * On the mainline ABI the manifest's session is closed.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx is NULL, or the state is not PREPARED.
+ *  -ENODEV: the context has no device.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -ENOMEM: out of memory (the first call of the original API in a
+ *           context allocates its state).
+ *  other: errors of the kernel are passed on.
+ *
+ * Thread-safety: safe.
  */
 int luo_cancel(luo_ctx_t *ctx);
 
 /**
- * luo_finish() - UPDATED -> NORMAL: tell the kernel restoration is done.
- * Files that were not restored are discarded.
+ * luo_finish() - end the restoration: UPDATED to NORMAL
+ * @ctx: the context.
  *
- * Errors: -EINVAL (state is not UPDATED), -EBUSY (the kernel refused;
- * retry), -ECHILD.
+ * Tells the kernel that restoration is done: files that were not restored
+ * are discarded.  Descriptors already restored stay valid.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx is NULL, or the state is not UPDATED.
+ *  -EBUSY: the kernel refused; retry.
+ *  -ENODEV: the context has no device.
+ *  -EBADMSG: (mainline) the previous kernel's manifest is unusable; see
+ *            luo_get_state().  Calling again finishes the update.
+ *  -ENOENT: (mainline) as -EBADMSG.
+ *  -EPROTONOSUPPORT: (mainline) the previous kernel's manifest was
+ *                    written by a newer libluo; see luo_get_state().
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -EMFILE: (mainline) no descriptor left to retrieve the session of a
+ *           token that was never restored; retry.
+ *  -ENOMEM: out of memory; retry.
+ *
+ * Thread-safety: safe.
  */
 int luo_finish(luo_ctx_t *ctx);
 
 /**
- * luo_state_to_string() - "undefined", "normal", "prepared", "frozen",
- * "updated", or "unknown" for other values.  Never NULL.
+ * luo_state_to_string() - the name of a live update state
+ * @state: the state.
+ *
+ * Return: "undefined", "normal", "prepared", "frozen" or "updated", or
+ * "unknown" for a value outside enum luo_state: a static string, never
+ * NULL.
+ *
+ * Errors: none.
+ *
+ * Thread-safety: safe.
  */
 const char *luo_state_to_string(enum luo_state state);
 
-/** luo_token_lookup() - the state of a token of the original API.
- *  Errors: -ENOENT (unknown token), -EINVAL, -ECHILD. */
+/**
+ * luo_token_lookup() - what libluo knows of a token of the original API
+ * @ctx: the context.
+ * @token: the token.
+ * @state: where to store its state: LUO_TOKEN_PRESERVED (preserved in
+ *         this boot), LUO_TOKEN_INCOMING (came from the previous kernel,
+ *         not restored yet) or LUO_TOKEN_RESTORED.
+ *
+ * Works in a context without the device too.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -ENOENT: libluo knows no such token in this context.
+ *  -EINVAL: @ctx or @state is NULL.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *
+ * Thread-safety: safe.
+ */
 int luo_token_lookup(luo_ctx_t *ctx, uint64_t token,
 		     enum luo_token_state *state);
 
-/** luo_token_count() - number of tokens libluo knows of in the original
- *  API (>= 0).  Errors: -EINVAL, -ECHILD. */
+/**
+ * luo_token_count() - how many tokens of the original API libluo knows of
+ * @ctx: the context.
+ *
+ * Counts the tokens luo_token_lookup() would find.  Works in a context
+ * without the device too.
+ *
+ * Return: the number of tokens (0 or more) on success, a negative errno
+ * value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx is NULL.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *
+ * Thread-safety: safe.
+ */
 int luo_token_count(luo_ctx_t *ctx);
 
-/** luo_token_foreach() - call @fn for every token of the original API, in
- *  no particular order.  Returns 0, the first non-zero value of @fn, or
- *  -EINVAL, -ECHILD, -ENOMEM. */
+/**
+ * luo_token_foreach() - call a function for every token of the original
+ * API
+ * @ctx: the context.
+ * @fn: called with each token, its state and @userdata, in no particular
+ *      order; it returns 0 to go on, anything else to stop.
+ * @userdata: passed to @fn.
+ *
+ * The callback runs on a snapshot of the tokens, without libluo's locks,
+ * and may call libluo, even on the same context.  Works in a context
+ * without the device too.
+ *
+ * Return: 0, the first non-zero value returned by @fn, or a negative errno
+ * value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx or @fn is NULL.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -ENOMEM: out of memory for the snapshot.
+ *
+ * Thread-safety: safe.
+ */
 int luo_token_foreach(luo_ctx_t *ctx, luo_token_fn fn, void *userdata);
 
-/* ------------------------------------------------------------------------ */
-/* Sessions (mainline ABI; on the RFC ABI every function fails -EOPNOTSUPP) */
-/* ------------------------------------------------------------------------ */
+/**
+ * DOC: Sessions
+ *
+ * A session is the unit the mainline kernel (Linux 6.19 and later) carries
+ * across a live update: a name and a set of files, each under a 64-bit
+ * token that the caller chooses.  The kernel keeps no list of sessions or
+ * tokens that user space could read: the program must know its session
+ * names and tokens itself.  Sessions exist only on the mainline ABI; on
+ * the RFC ABI the functions that take a context fail with -EOPNOTSUPP
+ * (use the original API there).
+ *
+ * Before the update, in the old kernel, luo_session_create() creates an
+ * outgoing session and luo_session_preserve_fd() adds files to it.  The
+ * kexec reboot carries every outgoing session whose descriptor is still
+ * open; the kernel freezes and hands over the preserved files inside
+ * reboot() with LINUX_REBOOT_CMD_KEXEC, after a kexec_file_load().  If a
+ * file cannot be frozen, that call fails, the system keeps running and
+ * everything stays preserved.  After the update, in the new kernel,
+ * luo_session_retrieve() takes the incoming session,
+ * luo_session_retrieve_fd() gets the files back and luo_session_finish()
+ * ends it.  Incoming sessions that are never finished are discarded at the
+ * next live update.
+ *
+ * The kernel ties a session to its descriptor: closing an outgoing session
+ * unpreserves every file in it, and closing an incoming one finishes it.
+ * A process exiting closes its descriptors, so the process that holds an
+ * outgoing session must stay alive until the kexec reboot, or nothing is
+ * carried over.  The session handle owns the descriptor and a reference
+ * to its context (a session survives the closing of the device
+ * descriptor), and libluo never closes the descriptor behind the caller's
+ * back: luo_session_close() refuses to close a session that would lose
+ * files unless given LUO_SESSION_CLOSE_FORCE.  To let a process exit while
+ * its session lives on, hand the session to a process that stays, with
+ * luo_session_send() and luo_session_recv().
+ *
+ * The kernel creates session descriptors and retrieved file descriptors
+ * with O_CLOEXEC.
+ */
 
 /**
- * luo_session_create() - create an outgoing session named @name (1 to
- * LUO_SESSION_NAME_MAX bytes, not starting with LUO_RESERVED_PREFIX).
+ * luo_session_create() - create an outgoing session
+ * @ctx: the context.
+ * @name: the session's name: 1 to LUO_SESSION_NAME_MAX bytes, not starting
+ *        with LUO_RESERVED_PREFIX, which libluo keeps for its own sessions.
+ * @ret: where to store the new session handle.
  *
  * The session handle owns the session's file descriptor and a reference on
- * @ctx.  Closing that descriptor would unpreserve everything in the session,
- * so libluo never closes it implicitly: only luo_session_close() with
- * LUO_SESSION_CLOSE_FORCE does.  Keep the handle until the kexec.
+ * @ctx.  Closing that descriptor would unpreserve everything in the
+ * session, so libluo never closes it implicitly: only luo_session_close()
+ * does, and with files in the session only when given
+ * LUO_SESSION_CLOSE_FORCE or after luo_session_send().  Keep the handle,
+ * and the process, until the kexec reboot.
  *
- * Errors: -EINVAL (bad name), -EEXIST (an outgoing session has that name),
- * -EOPNOTSUPP (RFC ABI), -ENODEV (context without the device), -ECHILD,
- * -EMFILE, -ENOMEM, -ENOSPC.
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx or @ret is NULL, or @name is NULL, empty, longer than
+ *           LUO_SESSION_NAME_MAX bytes or starts with LUO_RESERVED_PREFIX.
+ *  -EEXIST: an outgoing session has that name.
+ *  -EOPNOTSUPP: the context speaks the RFC ABI.
+ *  -ENODEV: the context has no device (luo_ctx_opts_set_open_device(),
+ *           luo_ctx_close_device()).
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -EMFILE: no descriptor left.
+ *  -ENOMEM: out of memory.
+ *  -ENOSPC: the kernel has no room for another session.
+ *
+ * Thread-safety: safe.
+ *
+ * Example:
+ * Preserve a memfd and hold the session until the kexec (error handling
+ * shortened):
+ *
+ *     luo_session_t *s;
+ *     int fd = memfd_create("state", MFD_CLOEXEC);
+ *
+ *     write(fd, data, len);
+ *     r = luo_session_create(ctx, "my-daemon", &s);
+ *     if (r == 0)
+ *         r = luo_session_preserve_fd(s, fd, 1);
+ *     close(fd);                  // the kernel has its own reference
+ *     if (r < 0)
+ *         errx(1, "preserve: %s", strerror(-r));
+ *     // keep s, and this process, until the kexec reboot
+ *
+ * See also: luoctl(1), memfd_create(2)
  */
 int luo_session_create(luo_ctx_t *ctx, const char *name, luo_session_t **ret);
 
 /**
- * luo_session_retrieve() - after a live update, take the incoming session
- * @name.  A session can be retrieved once per boot.
+ * luo_session_retrieve() - after a live update, take an incoming session
+ * @ctx: the context.
+ * @name: the session's name.
+ * @ret: where to store the new session handle.
  *
- * Errors: -ENOENT (no such session), -EINVAL (bad name, or already
- * retrieved), -EOPNOTSUPP, -ENODEV, -ECHILD, -EMFILE, -ENOMEM.
+ * A session can be retrieved once per boot.  The handle owns the session's
+ * descriptor: closing it finishes the session (see luo_session_close()).
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -ENOENT: no incoming session has that name.
+ *  -EINVAL: @ctx or @ret is NULL, @name is not a valid session name, or
+ *           the session was already retrieved in this boot.
+ *  -EOPNOTSUPP: the context speaks the RFC ABI.
+ *  -ENODEV: the context has no device.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -EMFILE: no descriptor left.
+ *  -ENOMEM: out of memory.
+ *
+ * Thread-safety: safe.
+ *
+ * Example:
+ * After the reboot, get back the memfd that the example of
+ * luo_session_create() preserved:
+ *
+ *     r = luo_session_retrieve(ctx, "my-daemon", &s);
+ *     if (r < 0)
+ *         errx(1, "retrieve: %s", strerror(-r));
+ *     r = luo_session_retrieve_fd(s, 1, &fd);
+ *     if (r == 0)
+ *         r = luo_session_finish(s);
+ *     luo_session_close(s, r < 0 ? LUO_SESSION_CLOSE_FORCE : 0);
  */
 int luo_session_retrieve(luo_ctx_t *ctx, const char *name,
 			 luo_session_t **ret);
 
 /**
- * luo_session_preserve_fd() - preserve @fd in an outgoing session under
- * @token (unique in the session).  The kernel keeps its own reference to
- * the file: the caller may close @fd.  A preserved memfd's size is frozen.
+ * luo_session_preserve_fd() - preserve a file in an outgoing session
+ * @session: an outgoing session.
+ * @fd: the file to preserve: a memfd or another shmem file.
+ * @token: the token, chosen by the caller and unique in the session.
  *
- * Errors: -EEXIST (token used in this session; checked before the kernel),
- * -EINVAL (incoming session, bad fd number), -EBADF, -EBUSY (file already
- * preserved), -ENOENT (file type not supported), -ENOSPC, -ENOMEM, -ECHILD.
+ * The kernel keeps its own reference to the file: the caller may close
+ * @fd right away.  Only memfd and shmem files can be preserved (not
+ * MFD_HUGETLB ones).  A preserved memfd's size is frozen: writes that
+ * would grow it, and ftruncate(), fail until it is unpreserved.  Its
+ * contents, size, file offset and seals travel to the next kernel.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EEXIST: @token is already used in this session, or being preserved
+ *           by another thread (checked before the kernel is asked).
+ *  -EINVAL: @session is NULL or incoming, or @fd is negative.
+ *  -EBADF: @fd is not an open descriptor.
+ *  -EBUSY: the file is already preserved (in any session), or was
+ *          retrieved from an incoming session that is not finished yet:
+ *          the kernel owns it until then.
+ *  -ENOENT: the kernel cannot preserve this type of file.
+ *  -EOPNOTSUPP: the memfd has seals the kernel cannot carry.
+ *  -EFBIG: the file is too large to preserve.
+ *  -ENOSPC: the session is full.
+ *  -ENOMEM: out of memory.
+ *  -ECHILD: @session is used in a child process after fork().
+ *
+ * Thread-safety: safe; several threads may preserve in one session at
+ * once.
+ *
+ * See also: memfd_create(2)
  */
 int luo_session_preserve_fd(luo_session_t *session, int fd, uint64_t token);
 
 /**
- * luo_session_retrieve_fd() - a new descriptor (O_CLOEXEC, owned by the
- * caller) for the file preserved under @token in an incoming session.
- * Retrieving a token again gives another descriptor for the same file.
+ * luo_session_retrieve_fd() - get back a file of an incoming session
+ * @session: an incoming session.
+ * @token: the token the file was preserved under.
+ * @fd: where to store a new descriptor (O_CLOEXEC, owned by the caller)
+ *      for the file.
  *
- * A retrieved file cannot be preserved again (-EBUSY) until its session is
- * finished: the kernel still owns it until then.
+ * Tokens may be retrieved in any order; retrieving one again gives another
+ * descriptor for the same file.  A retrieved file cannot be preserved
+ * again until its session is finished: the kernel still owns it until
+ * then.
  *
- * Errors: -ENOENT (no such token, or the session was finished), -EINVAL
- * (outgoing session), -ECHILD, -EMFILE, -ENOMEM.
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -ENOENT: the session has no such token, or was finished.
+ *  -EINVAL: @session or @fd is NULL, or the session is outgoing.
+ *  -ECHILD: @session is used in a child process after fork().
+ *  -EMFILE: no descriptor left.
+ *  -ENOMEM: out of memory.
+ *
+ * Thread-safety: safe; several threads may retrieve from one session at
+ * once.
  */
 int luo_session_retrieve_fd(luo_session_t *session, uint64_t token, int *fd);
 
 /**
- * luo_session_finish() - end an incoming session: files not retrieved are
- * discarded.  Retrieved descriptors stay valid; nothing more can be
- * retrieved.  Finishing again succeeds and does nothing, as in the kernel.
+ * luo_session_finish() - end an incoming session
+ * @session: an incoming session.
  *
- * Errors: -EINVAL (outgoing session), -EBUSY (the kernel refused; retry),
- * -ECHILD.
+ * Tells the kernel the session is done: files not retrieved are discarded,
+ * retrieved descriptors stay valid, and nothing more can be retrieved.
+ * Finishing a finished session again succeeds and does nothing, as in the
+ * kernel.  The handle must still be closed with luo_session_close().
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session is NULL, or the session is outgoing.
+ *  -EBUSY: the kernel refused; retry.
+ *  -ECHILD: @session is used in a child process after fork().
+ *
+ * Thread-safety: safe.
  */
 int luo_session_finish(luo_session_t *session);
 
 /**
- * luo_session_get_name() - the session's name, valid as long as the handle.
+ * luo_session_get_name() - the name of a session
+ * @session: the session.
+ * @name: where to store the name, valid as long as the handle.
  *
- * Errors: -EINVAL, -ECHILD.
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session or @name is NULL.
+ *  -ECHILD: @session is used in a child process after fork().
+ *
+ * Thread-safety: safe.  The name stays valid until the handle is closed.
  */
 int luo_session_get_name(luo_session_t *session, const char **name);
 
-/** luo_session_get_direction() - outgoing or incoming.
- *  Errors: -EINVAL, -ECHILD. */
+/**
+ * luo_session_get_direction() - whether a session is outgoing or incoming
+ * @session: the session.
+ * @dir: where to store LUO_SESSION_OUTGOING or LUO_SESSION_INCOMING.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session or @dir is NULL.
+ *  -ECHILD: @session is used in a child process after fork().
+ *
+ * Thread-safety: safe.
+ */
 int luo_session_get_direction(luo_session_t *session,
 			      enum luo_session_direction *dir);
 
 /**
- * luo_session_get_fd() - the session's file descriptor, borrowed: do not
- * close it (see luo_session_create()).  Returns the fd (>= 0).
+ * luo_session_get_fd() - the file descriptor of a session
+ * @session: the session.
  *
- * Errors: -EINVAL, -ECHILD.
+ * The descriptor is borrowed: do not close it (see luo_session_create()).
+ *
+ * Return: the descriptor (0 or more) on success, a negative errno value
+ * on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session is NULL.
+ *  -ECHILD: @session is used in a child process after fork().
+ *
+ * Thread-safety: safe.
  */
 int luo_session_get_fd(luo_session_t *session);
 
 /**
- * luo_session_adopt_fd() - wrap a session descriptor received from another
- * process.  On success the handle owns @fd; on failure @fd is left open and
- * untouched.  The direction is probed without side effects and the name
- * read from the kernel.  libluo knows no tokens of an adopted session until
- * it preserves or retrieves them, so closing an adopted outgoing session
- * needs LUO_SESSION_CLOSE_FORCE.
+ * luo_session_adopt_fd() - wrap a session descriptor obtained from
+ * elsewhere
+ * @ctx: the context the new handle belongs to.
+ * @fd: a session descriptor, for instance received from another process.
+ * @ret: where to store the new session handle.
  *
- * Errors: -EINVAL (not a session of this context's kernel), -ECHILD,
- * -ENOMEM.
+ * On success the handle owns @fd; on failure @fd is left open and
+ * untouched.  The direction is probed without side effects and the name
+ * read from the kernel.  libluo knows no tokens of an adopted session
+ * until it preserves or retrieves them, so closing an adopted outgoing
+ * session needs LUO_SESSION_CLOSE_FORCE.  Works in a context without the
+ * device.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx or @ret is NULL, or @fd is not a session of this
+ *           context's kernel.
+ *  -EOPNOTSUPP: the context speaks the RFC ABI.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -ENOMEM: out of memory.
+ *
+ * Thread-safety: safe.
  */
 int luo_session_adopt_fd(luo_ctx_t *ctx, int fd, luo_session_t **ret);
 
 /**
- * luo_session_send() - send the session's descriptor and name over the
- * connected UNIX socket @sock (SCM_RIGHTS).  The receiver then holds a
- * reference: after a successful send the sender may luo_session_close()
- * without LUO_SESSION_CLOSE_FORCE, and the files stay preserved as long as
- * the receiver keeps its descriptor (or it is still in flight).
+ * luo_session_send() - send a session to another process
+ * @session: the session.
+ * @sock: a connected AF_UNIX socket.
  *
- * Errors: -EINVAL, -ECHILD, errors of sendmsg() (-EPIPE, -ENOTSOCK, ...).
+ * Sends the session's descriptor (SCM_RIGHTS) and its name over @sock.
+ * The receiver (luo_session_recv()) then holds a reference: after a
+ * successful send the sender may close its handle with
+ * luo_session_close() without LUO_SESSION_CLOSE_FORCE, and the files stay
+ * preserved as long as the receiver keeps its descriptor (or while it is
+ * in flight).
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session is NULL or @sock is negative.
+ *  -ECHILD: @session is used in a child process after fork().
+ *  -EMSGSIZE: a stream socket sent only part of the message, which is
+ *             then unusable.
+ *  -EPIPE: the peer closed the connection.
+ *  -ENOTSOCK: @sock is not a socket.
+ *  other: the other errors of sendmsg().
+ *
+ * Thread-safety: safe.
+ *
+ * See also: unix(7)
  */
 int luo_session_send(luo_session_t *session, int sock);
 
 /**
- * luo_session_recv() - receive a session sent with luo_session_send() on
- * @sock and adopt it into @ctx.  Blocks like recvmsg().
+ * luo_session_recv() - receive a session sent by another process
+ * @ctx: the context the new handle belongs to; it may be a context
+ *       without the device.
+ * @sock: a connected AF_UNIX socket.
+ * @ret: where to store the new session handle.
  *
- * Errors: -EBADMSG (not a libluo session message), -ECONNRESET (peer
- * closed), -EINVAL, -ECHILD, -ENOMEM, errors of recvmsg().  No descriptor
- * leaks on any error.
+ * Receives a session sent with luo_session_send() on @sock, blocking like
+ * recvmsg(), and adopts it into @ctx as luo_session_adopt_fd() does.  No
+ * descriptor leaks on any error.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EBADMSG: the message is not a libluo session.
+ *  -ECONNRESET: the peer closed the connection.
+ *  -EINVAL: @ctx or @ret is NULL, @sock is negative, or the descriptor
+ *           received is not a session of this context's kernel.
+ *  -EOPNOTSUPP: the context speaks the RFC ABI.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -ENOMEM: out of memory.
+ *  other: the errors of recvmsg().
+ *
+ * Thread-safety: safe.
+ *
+ * See also: unix(7)
  */
 int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret);
 
 /**
- * luo_session_close() - release the handle and its descriptor.
+ * luo_session_close() - release a session handle and its descriptor
+ * @session: the session, or NULL (then nothing is done and 0 returned).
+ * @flags: 0 or LUO_SESSION_CLOSE_FORCE (enum luo_session_close_flags).
  *
- * Without LUO_SESSION_CLOSE_FORCE the call fails with -EBUSY, changing
- * nothing, when closing would lose data: an outgoing session that holds (or
+ * Without LUO_SESSION_CLOSE_FORCE the call refuses, changing nothing, when
+ * closing would lose data: an outgoing session that holds (or, adopted,
  * may hold) preserved files and was not sent, or an incoming session that
- * was not finished.  NULL is a no-op returning 0.
+ * was not finished.  With it, the call accepts what the kernel then does:
+ * an outgoing session unpreserves its files, an incoming one is finished.
+ * The handle's reference on its context is dropped.
  *
- * Errors: -EBUSY, -ECHILD (in a forked child the handle is freed and the
- * child's copy of the descriptor closed, which the kernel ignores while the
- * parent holds it; -ECHILD is still returned).
- * Thread-safety: no other thread may use @session during or after the call.
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EBUSY: closing would lose data and LUO_SESSION_CLOSE_FORCE was not
+ *          given; nothing changed.
+ *  -EINVAL: @flags has unknown bits.
+ *  -ECHILD: in a child process after fork(): the handle is freed and the
+ *           child's copy of the descriptor closed, which the kernel
+ *           ignores while the parent holds the session; -ECHILD is still
+ *           returned.
+ *
+ * Thread-safety: no other thread may use @session during or after the
+ * call.
  */
 int luo_session_close(luo_session_t *session, unsigned int flags);
 
-/** luo_session_token_lookup() - what this session knows of @token.
- *  Errors: -ENOENT, -EINVAL, -ECHILD. */
+/**
+ * luo_session_token_lookup() - what libluo knows of a token of a session
+ * @session: the session.
+ * @token: the token.
+ * @state: where to store LUO_TOKEN_PRESERVED (this process preserved it)
+ *         or LUO_TOKEN_RESTORED (this process retrieved it).
+ *
+ * libluo knows no token of a retrieved or adopted session until it
+ * retrieves or preserves it.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -ENOENT: libluo knows no such token in this session.
+ *  -EINVAL: @session or @state is NULL.
+ *  -ECHILD: @session is used in a child process after fork().
+ *
+ * Thread-safety: safe.
+ */
 int luo_session_token_lookup(luo_session_t *session, uint64_t token,
 			     enum luo_token_state *state);
 
-/** luo_session_token_count() - number of tokens libluo knows of in the
- *  session (>= 0).  Errors: -EINVAL, -ECHILD. */
+/**
+ * luo_session_token_count() - how many tokens of a session libluo knows of
+ * @session: the session.
+ *
+ * Counts the tokens luo_session_token_lookup() would find.
+ *
+ * Return: the number of tokens (0 or more) on success, a negative errno
+ * value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session is NULL.
+ *  -ECHILD: @session is used in a child process after fork().
+ *
+ * Thread-safety: safe.
+ */
 int luo_session_token_count(luo_session_t *session);
 
-/** luo_session_token_foreach() - as luo_token_foreach(), for a session. */
+/**
+ * luo_session_token_foreach() - call a function for every token of a
+ * session
+ * @session: the session.
+ * @fn: called with each token libluo knows of in the session, its state
+ *      and @userdata, in no particular order; it returns 0 to go on,
+ *      anything else to stop.
+ * @userdata: passed to @fn.
+ *
+ * The callback runs on a snapshot of the tokens, without libluo's locks,
+ * and may call libluo, even on the same session.
+ *
+ * Return: 0, the first non-zero value returned by @fn, or a negative errno
+ * value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session or @fn is NULL.
+ *  -ECHILD: @session is used in a child process after fork().
+ *  -ENOMEM: out of memory for the snapshot.
+ *
+ * Thread-safety: safe.
+ */
 int luo_session_token_foreach(luo_session_t *session, luo_token_fn fn,
 			      void *userdata);
 

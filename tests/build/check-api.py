@@ -13,11 +13,14 @@
 
   check-api.py man --cc=CC... -I DIR --header H... --man-dir DIR...
                    [--groff GROFF]
-      Every public function has a man page (a page or a .so link to one),
-      the page it leads to shows it in its SYNOPSIS and names it in its
-      ERRORS section, and has RETURN VALUE and THREAD SAFETY sections; the
-      pages name no function or type the headers lack; groff has nothing to
-      say.
+      The man pages generated from the header comments (doc/gen-man.py)
+      agree with the headers: every public function has a doc comment and a
+      page (or a .so link to one) whose SYNOPSIS shows its #include and its
+      exact prototype, with non-empty NAME, DESCRIPTION, RETURN VALUE,
+      ERRORS and THREAD SAFETY sections; every errno its header comment
+      names is an entry (.TP) of ERRORS; the pages name no function or type
+      the headers lack; groff -man -Tutf8 -ww has nothing to say.  The
+      first --man-dir wins for a page name: give the generated pages first.
 
 Function names are taken from the preprocessed headers (cc -E), so comments
 and #ifdef __cplusplus blocks do not get in the way.  Exit status: 0 pass,
@@ -204,6 +207,7 @@ MAN_REF = re.compile(r"\b(luo_[a-z0-9_]+)")
 # Functions of the original libluo that libluo(3) names when it tells how to
 # port from it.
 HISTORICAL = {"luo_init", "luo_cleanup"}
+ERRNO = re.compile(r"(?<![\w-])-(E[A-Z0-9]+)\b")
 
 
 def strip_comments(text):
@@ -217,9 +221,83 @@ def read_page(path):
         return f.read()
 
 
+def prototypes(text):
+    """{function: its declaration, without white space} in preprocessed
+    @text."""
+    text = re.sub(r"__attribute__\s*\(\(.*?\)\)", " ", text, flags=re.S)
+    out, depth, stmt = {}, 0, []
+    for ch in text:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        stmt.append(ch)
+        if ch == ";" and depth == 0:
+            s = "".join(stmt)
+            stmt = []
+            s = re.sub(r"^[^{}]*\}", "", s).strip()  # after an enum body
+            if s.startswith("typedef") or "{" in s:
+                continue
+            m = re.match(r"[^(]*?\b([A-Za-z_]\w*)\s*\(", s)
+            if m:
+                # <stdbool.h>'s bool is a macro: the header says bool
+                s = re.sub(r"\b_Bool\b", "bool", s)
+                out[m.group(1)] = "".join(s.split())
+    return out
+
+
+def doc_comments(path):
+    """{function: its doc comment} from the raw header: the /** */ comment
+    that comes right before the declaration."""
+    with open(path) as f:
+        text = f.read()
+    out = {}
+    for m in re.finditer(r"/\*\*(?!<)((?:(?!\*/).)*)\*/\s*"
+                         r"([^;{}#/]*?)\b(\w+)\s*\([^;{}]*\)\s*;", text,
+                         flags=re.S):
+        out.setdefault(m.group(3), m.group(1))
+    return out
+
+
+def deroff(text):
+    """Page text without font escapes and macro names: roughly what the
+    reader sees."""
+    out = []
+    for line in text.splitlines():
+        if re.match(r'\.\s*\\"', line):
+            continue
+        m = re.match(r"\.(B|I|BI|IB|BR|RB|IR|RI)\s+(.*)$", line)
+        if m:
+            args = re.findall(r'"((?:[^"\\]|\\.)*)"|(\S+)', m.group(2))
+            line = "".join(a or b for a, b in args)
+        elif line.startswith("."):
+            line = ""
+        line = re.sub(r"\\f[BIRP]|\\f\(..|\\&|\\%", "", line)
+        line = line.replace("\\-", "-").replace("\\(dq", '"') \
+                   .replace("\\(aq", "'").replace("\\e", "\\")
+        out.append(line)
+    return "\n".join(out)
+
+
+def section(text, name):
+    """The roff source of section @name of a page, or None."""
+    m = re.search(r'^\.SH\s+"?%s"?\s*$(.*?)(?=^\.SH|\Z)' % re.escape(name),
+                  text, flags=re.S | re.M)
+    return m.group(1) if m else None
+
+
 def check_man(args):
     errors = []
     api, types, _dups = public_api(args)
+    # each function: its header, its declaration, its doc comment
+    home, decl, docs = {}, {}, {}
+    for h in args.header:
+        protos = prototypes(preprocess(args.cc, args.include, h))
+        for f, p in protos.items():
+            home[f] = os.path.basename(h)
+            decl[f] = p
+        docs.update(doc_comments(h))
+
     pages = {}
     for d in args.man_dir:
         for name in sorted(os.listdir(d)):
@@ -241,6 +319,8 @@ def check_man(args):
 
     for f in sorted(api):
         page = f + ".3"
+        if f not in docs:
+            errors.append("%s has no doc comment in %s" % (f, home.get(f)))
         if page not in pages:
             errors.append("%s has no man page %s" % (f, page))
             continue
@@ -248,21 +328,37 @@ def check_man(args):
         if target is None:
             errors.append("%s: %s" % (page, text))
             continue
-        syn = re.search(r"^\.SH\s+\"?SYNOPSIS\"?\s*$(.*?)^\.SH",
-                        text, flags=re.S | re.M)
-        if not syn or not re.search(r"\b%s\s*\(" % f, syn.group(1)):
+        syn = section(text, "SYNOPSIS")
+        plain = "".join(deroff(syn or "").split())
+        if not syn or not re.search(r"\b%s\s*\(" % f, syn):
             errors.append("%s (for %s) does not show %s() in its SYNOPSIS"
                           % (target, f, f))
-        for section in ("RETURN VALUE", "ERRORS", "THREAD SAFETY"):
-            if not re.search(r"^\.SH\s+\"?%s\"?\s*$" % section, text,
-                             flags=re.M):
+        elif decl.get(f) and decl[f] not in plain:
+            errors.append("%s (for %s): its SYNOPSIS does not show the "
+                          "prototype of %s: %s" % (target, f, home[f],
+                                                   decl[f]))
+        elif "#include<%s>" % home.get(f) not in plain:
+            errors.append("%s (for %s): its SYNOPSIS does not show "
+                          "#include <%s>" % (target, f, home.get(f)))
+        for name in ("NAME", "DESCRIPTION", "RETURN VALUE", "ERRORS",
+                     "THREAD SAFETY"):
+            if section(text, name) is None:
                 errors.append("%s (for %s) has no %s section"
-                              % (target, f, section))
-        errs = re.search(r"^\.SH\s+\"?ERRORS\"?\s*$(.*?)^\.SH", text,
-                         flags=re.S | re.M)
-        if errs and not re.search(r"\b%s\b" % f, errs.group(1)):
-            errors.append("%s does not name %s in its ERRORS section"
-                          % (target, f))
+                              % (target, f, name))
+            elif not deroff(section(text, name)).strip():
+                errors.append("%s (for %s): its %s section is empty"
+                              % (target, f, name))
+        # every errno the header comment names is an entry (.TP tag) of
+        # ERRORS
+        errs = section(text, "ERRORS") or ""
+        tags = set()
+        for tag in re.findall(r"^\.TP\s*\n(.*)$", errs, flags=re.M):
+            tags.update(ERRNO.findall(deroff(tag)))
+        for e in sorted(set(ERRNO.findall(docs.get(f, "")))):
+            if e not in tags:
+                errors.append("%s (for %s): -%s is named in the comment of "
+                              "%s() in %s but is not an entry of ERRORS"
+                              % (target, f, e, f, home.get(f)))
 
     known = api | types | HISTORICAL
     for page, path in sorted(pages.items()):
@@ -272,14 +368,16 @@ def check_man(args):
                 errors.append("%s names %s, which the headers do not declare"
                               % (page, ref))
         if args.groff and not strip_comments(text).startswith(".so"):
-            r = subprocess.run([args.groff, "-man", "-t", "-ww", "-z", path],
+            r = subprocess.run([args.groff, "-man", "-Tutf8", "-ww", "-z",
+                                path],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                universal_newlines=True)
             if r.returncode != 0 or r.stdout.strip():
                 errors.append("groff on %s: %s" % (page, r.stdout.strip()))
 
     if not errors:
-        print("%d public functions, each with a man page; %d pages checked%s"
+        print("%d public functions, each with a generated man page that "
+              "agrees with its header comment; %d pages checked%s"
               % (len(api), len(pages), " with groff" if args.groff else ""))
     return fail(errors)
 
