@@ -214,7 +214,7 @@ class Header:
                 doc[1] if doc else [], [], [])
 
     def parse_declarations(self, code):
-        depth, start = 0, 0
+        depth, start, brace = 0, 0, 0
         in_cxx = False
         i = 0
         n = len(code)
@@ -229,6 +229,8 @@ class Header:
                 in_cxx = True
                 continue
             if ch == "{":
+                if depth == 0:
+                    brace = i
                 depth += 1
             elif ch == "}":
                 if depth == 0 and in_cxx:
@@ -237,15 +239,21 @@ class Header:
                     i += 1
                     continue
                 depth -= 1
+                # a static inline function's definition ends at its
+                # closing brace: its prototype is what precedes the body
+                if depth == 0 and re.match(r"\s*static\s+inline\b",
+                                           code[start:brace]):
+                    statements.append((start, brace, True))
+                    start = i + 1
             elif ch == ";" and depth == 0:
-                statements.append((start, i + 1))
+                statements.append((start, i + 1, False))
                 start = i + 1
             i += 1
         group = None
         doc_iter = sorted((s, e, l) for s, e, l in self.docs
                           if l and re.match(r"DOC:", l[0]))
-        for s, e in statements:
-            stmt = code[s:e]
+        for s, e, inline in statements:
+            stmt = code[s:e] + (";" if inline else "")
             lead = len(stmt) - len(stmt.lstrip())
             pos = s + lead
             body = " ".join(stmt.split())
@@ -266,7 +274,7 @@ class Header:
                 continue
             fn = Function(self, m.group(2), m.group(1).strip(),
                           split_params(m.group(3)), pos,
-                          self.text[pos:e])
+                          self.text[pos:e].rstrip() + (";" if inline else ""))
             doc = self.doc_before(pos)
             fn.doc_pos, fn.doc = doc if doc else (pos, None)
             if group is None:

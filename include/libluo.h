@@ -1339,6 +1339,52 @@ int luo_session_token_count(luo_session_t *session);
 int luo_session_token_foreach(luo_session_t *session, luo_token_fn fn,
 			      void *userdata);
 
+/**
+ * DOC: Cleanup helpers
+ *
+ * For the cleanup attribute of gcc and clang (systemd's _cleanup_ style):
+ *
+ *     __attribute__((cleanup(luo_ctx_unrefp))) luo_ctx_t *ctx = NULL;
+ *
+ * Each takes a pointer to a handle and releases the handle if it is not
+ * NULL.  There is none for sessions on purpose: closing a session may lose
+ * preserved files, so luo_session_close() refuses (-EBUSY) unless told,
+ * and a cleanup helper could neither report that nor choose for you.
+ */
+
+/**
+ * luo_ctx_unrefp() - luo_ctx_unref() through a pointer, for cleanup
+ * attributes
+ * @ctx: pointer to a context handle, which may be NULL.
+ *
+ * Return: nothing.
+ *
+ * Errors: none.
+ *
+ * Thread-safety: as luo_ctx_unref().
+ */
+static inline void luo_ctx_unrefp(luo_ctx_t **ctx)
+{
+	if (*ctx)
+		luo_ctx_unref(*ctx);
+}
+
+/**
+ * luo_ctx_opts_freep() - luo_ctx_opts_free() through a pointer, for
+ * cleanup attributes
+ * @opts: pointer to an options handle, which may be NULL.
+ *
+ * Return: nothing.
+ *
+ * Errors: none.
+ *
+ * Thread-safety: as luo_ctx_opts_free().
+ */
+static inline void luo_ctx_opts_freep(luo_ctx_opts_t **opts)
+{
+	luo_ctx_opts_free(*opts);
+}
+
 #ifdef __cplusplus
 }
 #endif

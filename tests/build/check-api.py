@@ -62,8 +62,10 @@ def preprocess(cc, incdirs, header):
     return "\n".join(lines)
 
 
-def declarations(text):
-    """(functions, type names and tags) declared at file scope in @text."""
+def declarations(text, inline=None):
+    """(functions, type names and tags) declared at file scope in @text.
+    Static inline functions (defined in the header, never exported) go to
+    the list @inline, when given."""
     text = re.sub(r"__attribute__\s*\(\(.*?\)\)", " ", text, flags=re.S)
     funcs, types = [], []
     depth, stmt = 0, []
@@ -72,6 +74,13 @@ def declarations(text):
             depth += 1
         elif ch == "}":
             depth -= 1
+            s = " ".join("".join(stmt).split())
+            if depth == 0 and s.startswith("static inline"):
+                m = re.match(r"[^(]*?\b([A-Za-z_]\w*)\s*\(", s)
+                if m and inline is not None:
+                    inline.append(m.group(1))
+                stmt = []
+                continue
         if ch == ";" and depth == 0:
             s = " ".join("".join(stmt).split())
             stmt = []
@@ -90,11 +99,14 @@ def declarations(text):
     return funcs, types
 
 
-def public_api(args):
+def public_api(args, with_inline=False):
+    """Functions and types of the headers; static inline functions only
+    when @with_inline (they are documented, never exported)."""
     funcs, types = [], []
     for h in args.header:
-        f, t = declarations(preprocess(args.cc, args.include, h))
-        funcs += f
+        inline = []
+        f, t = declarations(preprocess(args.cc, args.include, h), inline)
+        funcs += f + (inline if with_inline else [])
         types += t
     dups = sorted({f for f in funcs if funcs.count(f) > 1})
     return set(funcs), set(types), dups
@@ -229,8 +241,19 @@ def prototypes(text):
     for ch in text:
         if ch == "{":
             depth += 1
+            if depth == 1:
+                head = "".join(stmt).strip()
+                if head.startswith("static inline"):
+                    # an inline definition: its prototype is the head
+                    m = re.match(r"[^(]*?\b([A-Za-z_]\w*)\s*\(", head)
+                    if m:
+                        out[m.group(1)] = "".join((head + ";").split())
         elif ch == "}":
             depth -= 1
+            if depth == 0 and "".join(stmt).strip().startswith(
+                    "static inline"):
+                stmt = []
+                continue
         stmt.append(ch)
         if ch == ";" and depth == 0:
             s = "".join(stmt)
@@ -288,7 +311,7 @@ def section(text, name):
 
 def check_man(args):
     errors = []
-    api, types, _dups = public_api(args)
+    api, types, _dups = public_api(args, with_inline=True)
     # each function: its header, its declaration, its doc comment
     home, decl, docs = {}, {}, {}
     for h in args.header:
