@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # luoctl against the fake kernel (--fake): exit codes 0/1/2, output formats,
-# error hints, and hold's two ways of ending (command, signal).
+# error hints, hold's two ways of ending (command, signal), and restore
+# after a simulated live update (--fake-incoming) to every kind of output.
 #
 # Usage: check-luoctl.sh PATH/TO/luoctl
 set -u
@@ -92,6 +93,97 @@ fi
 expect 1 --err 'retrieve' -- --fake finish --session s
 expect 1 --err 'nothing was retrieved' -- --fake restore --session s --token 1 --output "$tmp/nonexistent/x"
 expect 1 --err 'mainline' -- --fake --abi rfc hold --session s "$tmp/a" -- true
+
+# restore and finish after a (simulated) live update: --fake-incoming
+# boots the fake kernel as if a previous boot had held the files.
+expect 2 --err 'NAME=FILE' -- --fake --fake-incoming s status
+expect 2 --err 'needs --fake' -- --fake-incoming "s=$tmp/a" status
+expect 2 --err 'mainline' -- --fake --abi rfc --fake-incoming "s=$tmp/a" status
+expect 1 --err 'No such file' -- --fake --fake-incoming "s=$tmp/nonexistent" status
+expect 0 --err 'session "s" finished' -- --fake --fake-incoming "s=$tmp/a" finish --session s
+expect 1 --err 'retrieve' -- --fake --fake-incoming "s=$tmp/a" finish --session other
+
+# same FILE1 FILE2 WHAT: the bytes are the same, or a failure is counted
+same() {
+	if cmp -s "$1" "$2"; then
+		echo "ok:   $3: the bytes came through"
+	else
+		echo "FAIL: $3: $2 differs from $1"
+		failures=$((failures + 1))
+	fi
+}
+
+# A regular file: created, or an existing longer one truncated.
+printf 'an older and much longer content\n' >"$tmp/out2"
+expect 0 --err 'session "s" finished' -- --fake --fake-incoming "s=$tmp/a" \
+	--fake-incoming "s=$tmp/b" restore --session s \
+	--token 1 --output "$tmp/out1" --token 2 --output "$tmp/out2"
+same "$tmp/a" "$tmp/out1" "restore to a new file"
+same "$tmp/b" "$tmp/out2" "restore over a longer file"
+
+# Outputs that cannot be truncated (ftruncate() fails EINVAL) were refused
+# once the session was taken, which then was finished: the data was lost.
+expect 0 -- --fake --fake-incoming "s=$tmp/a" \
+	restore --session s --token 1 --output /dev/null
+mkfifo "$tmp/fifo"
+# (a reader that luoctl never unblocks gives up after 10 s)
+timeout 10 cat "$tmp/fifo" >"$tmp/fifo.out" &
+reader=$!
+expect 0 -- --fake --fake-incoming "s=$tmp/a" \
+	restore --session s --token 1 --output "$tmp/fifo"
+wait $reader
+same "$tmp/a" "$tmp/fifo.out" "restore to a FIFO"
+for out in /dev/stdout -; do
+	{
+		"$luoctl" --fake --fake-incoming "s=$tmp/a" restore \
+			--session s --token 1 --output "$out" \
+			2>"$tmp/pipe.err" </dev/null
+		echo $? >"$tmp/pipe.rc"
+	} | cat >"$tmp/pipe.out"
+	if [ "$(cat "$tmp/pipe.rc")" = 0 ]; then
+		echo "ok:   luoctl restore --output $out | cat -> 0"
+	else
+		echo "FAIL: luoctl restore --output $out | cat: exit" \
+			"$(cat "$tmp/pipe.rc") (want 0)"
+		sed 's/^/    err: /' "$tmp/pipe.err"
+		failures=$((failures + 1))
+	fi
+	same "$tmp/a" "$tmp/pipe.out" "restore --output $out to a pipe"
+done
+
+# A token not written out leaves the session unfinished (luoctl exits 1
+# without finishing it), and does not stop the others.  The fake kernel
+# dies with luoctl, so a second try cannot be tested here; see tests/vm.
+expect 1 --err 'No space left' -- --fake --fake-incoming "s=$tmp/a" \
+	restore --session s --token 1 --output /dev/full
+grep -q 'not finished: 1 of 1 tokens' "$tmp/err" ||
+	{ echo "FAIL: /dev/full: no 'not finished'"; failures=$((failures + 1)); }
+rm -f "$tmp/out2"
+expect 1 --err 'not finished: 1 of 2 tokens' -- --fake --fake-incoming "s=$tmp/a" \
+	--fake-incoming "s=$tmp/b" restore --session s \
+	--token 3 --output "$tmp/out1" --token 2 --output "$tmp/out2"
+same "$tmp/b" "$tmp/out2" "restore goes on after a missing token"
+expect 1 --err 'nothing was retrieved' -- --fake --fake-incoming "s=$tmp/a" \
+	restore --session s --token 1 --output "$tmp/nonexistent/x"
+if grep -q 'finished' "$tmp/err"; then
+	echo "FAIL: an output that cannot be opened: the session was taken"
+	failures=$((failures + 1))
+fi
+# A reader that goes away: a write error (EPIPE), not death by SIGPIPE.
+head -c 300000 /dev/zero >"$tmp/big"
+{
+	"$luoctl" --fake --fake-incoming "s=$tmp/big" restore --session s \
+		--token 1 --output - 2>"$tmp/pipe.err" </dev/null
+	echo $? >"$tmp/pipe.rc"
+} | head -c 1 >/dev/null
+if [ "$(cat "$tmp/pipe.rc")" = 1 ] && grep -q 'not finished' "$tmp/pipe.err"; then
+	echo "ok:   luoctl restore --output - | head -c 1 -> 1"
+else
+	echo "FAIL: luoctl restore --output - | head -c 1: exit" \
+		"$(cat "$tmp/pipe.rc") (want 1)"
+	sed 's/^/    err: /' "$tmp/pipe.err"
+	failures=$((failures + 1))
+fi
 
 # hold until a signal
 "$luoctl" --fake hold --session sig "$tmp/a" >"$tmp/hold.out" 2>"$tmp/hold.err" &

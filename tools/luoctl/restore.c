@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * luoctl restore --session NAME --token T --output FILE [--token T --output FILE]...
+ *
+ * After a live update, take the incoming session NAME, write the bytes of
+ * each token to its output, and finish the session once every token is
+ * written out.  A session can be retrieved once per boot and the kernel
+ * finishes it when its descriptor is closed, so everything that can fail
+ * beforehand is done before the session is taken: the outputs are opened
+ * (a missing directory, a permission...) and nothing is retrieved if one
+ * cannot be.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "luoctl.h"
+
+struct output {
+	uint64_t token;
+	const char *path;   /* "-": standard output */
+	int fd;             /* -1 before it is opened and once closed */
+	bool created;       /* luoctl created the file */
+	bool regular;       /* a regular file: fsync()ed, and truncated first
+			     * unless it is "-" */
+};
+
+struct restore {
+	const char *name;
+	struct output *out; /* n of them, in the order given */
+	size_t n;
+	bool retrieved;     /* the session was taken */
+};
+
+static void restore_done(struct restore *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		struct output *o = &rs->out[i];
+
+		if (o->fd >= 0 && o->fd != STDOUT_FILENO)
+			close(o->fd);
+		/* Nothing retrieved: leave no empty file behind. */
+		if (!rs->retrieved && o->created)
+			unlink(o->path);
+	}
+	free(rs->out);
+}
+
+/* LUOCTL_CONTINUE or an exit status. */
+static int parse_args(int argc, char **argv, struct restore *rs)
+{
+	static const struct option longopts[] = {
+		{ "session", required_argument, NULL, 's' },
+		{ "token", required_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	size_t ntokens = 0, noutputs = 0;
+	int c;
+
+	/* At most one output per two arguments. */
+	rs->out = calloc((size_t)argc, sizeof(*rs->out));
+	if (!rs->out)
+		return luoctl_fail(-ENOMEM, "restore", NULL);
+	for (int i = 0; i < argc; i++)
+		rs->out[i].fd = -1;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+s:t:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			rs->name = optarg;
+			break;
+		case 't':
+			if (ntokens != noutputs)
+				return luoctl_usage_error("--token %s: the previous "
+							  "--token has no --output",
+							  optarg);
+			if (luoctl_parse_token(optarg, &rs->out[ntokens++].token) < 0)
+				return luoctl_usage_error("invalid token: %s", optarg);
+			break;
+		case 'o':
+			if (noutputs + 1 != ntokens)
+				return luoctl_usage_error("--output %s: comes after a "
+							  "--token", optarg);
+			rs->out[noutputs++].path = optarg;
+			break;
+		default:
+			return luoctl_opt_other(c);
+		}
+	}
+	if (optind < argc)
+		return luoctl_usage_error("restore: unexpected argument %s",
+					  argv[optind]);
+	if (!rs->name || ntokens == 0 || ntokens != noutputs)
+		return luoctl_usage_error("%s: needs --session NAME and --token T "
+					  "--output FILE pairs", argv[0]);
+	rs->n = ntokens;
+	return LUOCTL_CONTINUE;
+}
+
+/* Open every output, before anything is retrieved.  0 or exit status. */
+static int open_outputs(struct restore *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		struct output *o = &rs->out[i];
+		int fd;
+
+		if (strcmp(o->path, "-") == 0) {
+			struct stat st;
+
+			/* The caller's stdout as it is: written from where it
+			 * stands, never truncated. */
+			o->fd = STDOUT_FILENO;
+			o->regular = fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode);
+			continue;
+		}
+		fd = luoctl_open_output(o->path, &o->created, &o->regular);
+		if (fd < 0)
+			return luoctl_fail(fd, o->path, "nothing was retrieved");
+		o->fd = fd;
+	}
+	return 0;
+}
+
+/* Close @o (not stdout), reporting nothing.  0 or a negative errno. */
+static int close_output(struct output *o)
+{
+	int fd = TAKE_FD(o->fd);
+
+	if (fd == STDOUT_FILENO || close(fd) == 0)
+		return 0;
+	return -errno;
+}
+
+/* Write the file of @o's token to @o.  0, or 1 once reported. */
+static int write_output(luo_session_t *session, struct output *o)
+{
+	_cleanup_close_ int fd = -1;
+	off_t copied = 0;
+	char what[32];
+	int r;
+
+	snprintf(what, sizeof(what), "token %" PRIu64, o->token);
+	r = luo_session_retrieve_fd(session, o->token, &fd);
+	if (r < 0)
+		return luoctl_fail(r, what, -r == ENOENT ?
+				   "the session has no such token" : NULL);
+	/* Only a regular file has old bytes to drop, and only it can be
+	 * truncated: a FIFO, a pipe or /dev/null fails with EINVAL. */
+	if (o->regular && o->fd != STDOUT_FILENO && ftruncate(o->fd, 0) < 0)
+		return luoctl_fail(errno, o->path, NULL);
+	r = luoctl_copy_out(fd, o->fd, &copied);
+	/* Written out means on disk: the kernel's copy is about to go. */
+	if (r == 0 && o->regular && fsync(o->fd) < 0)
+		r = -errno;
+	if (r == 0)
+		r = close_output(o);
+	if (r < 0)
+		return luoctl_fail(r, o->path, NULL);
+	fprintf(stderr, "luoctl: %s: %lld bytes written to %s\n", what,
+		(long long)copied, o->path);
+	return 0;
+}
+
+static int run(struct luoctl *l, int argc, char **argv)
+{
+	struct restore rs _cleanup_(restore_done) = { 0 };
+	_cleanup_session_force_ luo_session_t *session = NULL;
+	_cleanup_ctx_ luo_ctx_t *ctx = NULL;
+	size_t unwritten = 0;
+	int r;
+
+	r = parse_args(argc, argv, &rs);
+	if (r != LUOCTL_CONTINUE)
+		return r;
+	/* A reader that goes away (restore ... --output - | head) is a
+	 * write error to report, not the end of luoctl. */
+	signal(SIGPIPE, SIG_IGN);
+
+	r = open_outputs(&rs);
+	if (r)
+		return r;
+	r = luoctl_open_or_fail(l, &ctx);
+	if (r)
+		return r;
+	r = luo_session_retrieve(ctx, rs.name, &session);
+	if (r < 0)
+		return luoctl_fail(r, "cannot retrieve the session",
+				   luoctl_session_hint(r, false));
+	rs.retrieved = true;
+
+	/* Go on after a failed token: the others would be lost otherwise. */
+	for (size_t i = 0; i < rs.n; i++)
+		unwritten += write_output(session, &rs.out[i]) != 0;
+
+	if (unwritten > 0) {
+		fprintf(stderr, "luoctl: session \"%s\" not finished: %zu of "
+			"%zu tokens not written out\n"
+			"luoctl: hint: the kernel still finishes a retrieved "
+			"session when its last descriptor is closed: what was "
+			"not written out is lost when luoctl exits\n",
+			rs.name, unwritten, rs.n);
+		return EXIT_FAILURE;
+	}
+	r = luoctl_finish_session(session);
+	if (r < 0)
+		return luoctl_fail(r, "cannot finish the session", NULL);
+	fprintf(stderr, "luoctl: session \"%s\" finished\n", rs.name);
+	return EXIT_SUCCESS;
+}
+
+const struct luoctl_cmd luoctl_cmd_restore = {
+	.name = "restore",
+	.help =
+"  restore --session NAME --token T --output FILE [--token T --output FILE]...\n"
+"                after a live update, take session NAME and write the bytes\n"
+"                of each token T to FILE (\"-\": stdout).  The session is\n"
+"                then finished: tokens not named are discarded.\n",
+	.run = run,
+};
