@@ -111,7 +111,7 @@ static inline void luoi_mutex_unlockp(pthread_mutex_t **m)
 
 /* Lock @m until the end of the enclosing scope. */
 #define LUOI_LOCK_GUARD(m)                                                \
-	_cleanup_(luoi_mutex_unlockp) pthread_mutex_t *LUOI_UNIQ(          \
-		luoi_guard_) = luoi_mutex_lock(m)
+	_cleanup_(luoi_mutex_unlockp) __attribute__((unused))             \
+	pthread_mutex_t *LUOI_UNIQ(luoi_guard_) = luoi_mutex_lock(m)
 
 #endif /* LUOI_MACRO_H */

@@ -38,7 +38,8 @@ int luoi_log_priority_from_env(void)
 	return LUOI_LOG_SILENT;
 }
 
-static void log_stderr(const char *fn, const char *format, va_list args)
+__attribute__((format(printf, 2, 0))) static void
+log_stderr(const char *fn, const char *format, va_list args)
 {
 	char msg[512];
 
