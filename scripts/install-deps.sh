@@ -4,7 +4,8 @@
 # Install what building and testing libluo needs on Debian 12 / Ubuntu,
 # skipping what is already there.  Groups:
 #   build  compiler, meson, ninja, pkg-config       (always)
-#   test   Criterion, python3, g++ and groff for the checks (default on)
+#   test   python3, g++, groff and binutils for the checks (default on;
+#          the C suites need nothing more: tests/harness is ours)
 #   vm     QEMU, busybox and the kernel build tools  (meson test --suite vm)
 # Usage: scripts/install-deps.sh [build] [test] [vm]   (default: build test)
 set -euo pipefail
@@ -16,7 +17,7 @@ pkgs=()
 for g in "${groups[@]}"; do
 	case "$g" in
 	build) pkgs+=(gcc libc6-dev meson ninja-build pkg-config) ;;
-	test) pkgs+=(libcriterion-dev python3 g++ groff-base binutils) ;;
+	test) pkgs+=(python3 g++ groff-base binutils) ;;
 	vm) pkgs+=(qemu-system-x86 busybox-static cpio gzip xz-utils bc flex bison
 		   libelf-dev libssl-dev make apt dpkg ca-certificates) ;;
 	*) echo "install-deps: unknown group '$g' (build, test, vm)" >&2; exit 2 ;;

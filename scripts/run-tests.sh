@@ -5,7 +5,7 @@
 #
 #   scripts/run-tests.sh            plain build, every suite but 'vm'
 #   scripts/run-tests.sh --asan     the same under AddressSanitizer + UBSan
-#   scripts/run-tests.sh --tsan     the same under ThreadSanitizer
+#   scripts/run-tests.sh --tsan     the same under ThreadSanitizer (every suite)
 #   scripts/run-tests.sh --vm       also boot a LUO kernel under QEMU (suite vm)
 #   scripts/run-tests.sh --all      plain (with vm), then asan, then tsan
 #

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "env.h"
 #include "fd-count.h"
+#include "harness.h"
 #include "leak-check.h"
 
-#include <criterion/criterion.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,26 +43,26 @@ void tb_begin(enum luo_abi abi)
 		break;
 	case TB_BACKEND_KERNEL:
 		if (abi == LUO_ABI_RFC)
-			cr_skip_test("RFC ABI: only the fake implements it "
-				     "(kernel backend)");
+			skip_test("RFC ABI: only the fake implements it "
+				  "(kernel backend)");
 		break;
 	default:
-		cr_assert_fail("LIBLUO_TEST_BACKEND must be fake or kernel");
+		fail("LIBLUO_TEST_BACKEND must be fake or kernel");
 	}
 
 	tb.fds_before = fd_count();
-	cr_assert_geq(tb.fds_before, 0, "cannot count descriptors");
+	assert_ge(tb.fds_before, 0, "cannot count descriptors");
 
 	r = luo_ctx_opts_new(&tb.opts);
-	cr_assert_eq(r, 0, "luo_ctx_opts_new: %d", r);
+	assert_eq(r, 0, "luo_ctx_opts_new: %d", r);
 	if (tb_backend() == TB_BACKEND_FAKE) {
 		r = luo_fake_new(abi, &tb.fake);
-		cr_assert_eq(r, 0, "luo_fake_new: %d", r);
+		assert_eq(r, 0, "luo_fake_new: %d", r);
 		r = luo_ctx_opts_set_fake(tb.opts, tb.fake);
-		cr_assert_eq(r, 0, "luo_ctx_opts_set_fake: %d", r);
+		assert_eq(r, 0, "luo_ctx_opts_set_fake: %d", r);
 	} else {
 		r = luo_ctx_opts_set_device(tb.opts, tb_device_path());
-		cr_assert_eq(r, 0, "luo_ctx_opts_set_device: %d", r);
+		assert_eq(r, 0, "luo_ctx_opts_set_device: %d", r);
 	}
 }
 
@@ -78,23 +78,23 @@ void tb_end(void)
 	after = fd_count();
 	if (after != tb.fds_before) {
 		fd_describe(fds, sizeof(fds));
-		cr_assert_fail("descriptor leak: %d open before the test, %d "
-			       "after it: %s", tb.fds_before, after, fds);
+		fail("descriptor leak: %d open before the test, %d "
+		     "after it: %s", tb.fds_before, after, fds);
 	}
-	cr_assert_eq(leak_check(), 0, "memory leak (LeakSanitizer report on "
-		     "stderr)");
+	assert_eq(leak_check(), 0, "memory leak (LeakSanitizer report on "
+		  "stderr)");
 }
 
 void tb_require_fake(const char *why)
 {
 	if (!tb.fake)
-		cr_skip_test("fake only (kernel backend): %s", why);
+		skip_test("fake only (kernel backend): %s", why);
 }
 
 void tb_require_kernel(const char *why)
 {
 	if (tb.fake)
-		cr_skip_test("kernel only (fake backend): %s", why);
+		skip_test("kernel only (fake backend): %s", why);
 }
 
 luo_ctx_t *tb_new_ctx(void)
@@ -102,8 +102,8 @@ luo_ctx_t *tb_new_ctx(void)
 	luo_ctx_t *ctx = NULL;
 	int r = luo_ctx_new(tb.opts, &ctx);
 
-	cr_assert_eq(r, 0, "luo_ctx_new: %d (%s)", r, strerror(-r));
-	cr_assert_not_null(ctx);
+	assert_eq(r, 0, "luo_ctx_new: %d (%s)", r, strerror(-r));
+	assert_not_null(ctx);
 	return ctx;
 }
 
@@ -126,8 +126,8 @@ luo_ctx_t *tb_kexec(void)
 	tb_require_fake("needs a kexec");
 	boot = luo_fake_get_boot(tb.fake);
 	r = luo_fake_kexec(tb.fake);
-	cr_assert_eq(r, 0, "luo_fake_kexec: %d (%s)", r, strerror(-r));
-	cr_assert_eq(luo_fake_get_boot(tb.fake), boot + 1);
+	assert_eq(r, 0, "luo_fake_kexec: %d (%s)", r, strerror(-r));
+	assert_eq(luo_fake_get_boot(tb.fake), boot + 1);
 	tb_drop_ctx();
 	return tb_ctx();
 }
@@ -141,17 +141,17 @@ bool tb_file_is_preserved(int fd)
 	if (tb.abi == LUO_ABI_RFC) {
 		r = luo_fd_preserve(ctx, fd, probe);
 		if (r == 0)
-			cr_assert_eq(luo_fd_unpreserve(ctx, probe), 0);
+			assert_eq(luo_fd_unpreserve(ctx, probe), 0);
 	} else {
 		luo_session_t *s = NULL;
 
 		r = luo_session_create(ctx, "tests.probe", &s);
-		cr_assert_eq(r, 0, "probe session: %d", r);
+		assert_eq(r, 0, "probe session: %d", r);
 		r = luo_session_preserve_fd(s, fd, probe);
-		cr_assert_eq(luo_session_close(s, LUO_SESSION_CLOSE_FORCE), 0);
+		assert_eq(luo_session_close(s, LUO_SESSION_CLOSE_FORCE), 0);
 	}
-	cr_assert(r == 0 || r == -EBUSY, "probing fd %d: %d (%s)", fd, r,
-		  strerror(-r));
+	assert_true(r == 0 || r == -EBUSY, "probing fd %d: %d (%s)", fd, r,
+		    strerror(-r));
 	return r == -EBUSY;
 }
 
@@ -190,9 +190,9 @@ int tb_fake_files(struct tb_fake_file *out, int max)
 	struct collect_files c = { out, max, 0 };
 	int r;
 
-	cr_assert_not_null(tb.fake);
+	assert_not_null(tb.fake);
 	r = luo_fake_foreach_file(tb.fake, collect_file, &c);
-	cr_assert_eq(r, 0, "luo_fake_foreach_file: %d", r);
+	assert_eq(r, 0, "luo_fake_foreach_file: %d", r);
 	return c.n;
 }
 
@@ -202,7 +202,7 @@ int tb_fake_files_in(const char *name)
 	int i, n, found = 0;
 
 	n = tb_fake_files(files, 1024);
-	cr_assert_leq(n, 1024);
+	assert_le(n, 1024);
 	for (i = 0; i < n; i++) {
 		if (name ? files[i].has_session &&
 				   !strcmp(files[i].session, name)
@@ -220,9 +220,9 @@ void tb_snapshot(struct tb_snapshot *s)
 	tb_ctx(); /* before counting descriptors: it may open the device */
 	s->fds = fd_count();
 	s->tokens = luo_token_count(tb_ctx());
-	cr_assert_geq(s->tokens, 0);
+	assert_ge(s->tokens, 0);
 	r = luo_get_state(tb_ctx(), &s->state);
-	cr_assert_eq(r, 0, "luo_get_state: %d", r);
+	assert_eq(r, 0, "luo_get_state: %d", r);
 	if (tb.fake) {
 		s->fake_files = luo_fake_file_count(tb.fake);
 		s->fake_out = luo_fake_session_count(tb.fake,
@@ -240,22 +240,22 @@ void tb_expect_unchanged_at(const struct tb_snapshot *before, const char *file,
 	struct tb_snapshot now;
 
 	tb_snapshot(&now);
-	cr_assert_eq(now.fds, before->fds, "%s:%d: open descriptors %d -> %d",
-		     file, line, before->fds, now.fds);
-	cr_assert_eq(now.tokens, before->tokens, "%s:%d: token count %d -> %d",
-		     file, line, before->tokens, now.tokens);
-	cr_assert_eq(now.state, before->state, "%s:%d: state %s -> %s", file,
-		     line, luo_state_to_string(before->state),
-		     luo_state_to_string(now.state));
-	cr_assert_eq(now.fake_files, before->fake_files,
-		     "%s:%d: fake files %d -> %d", file, line,
-		     before->fake_files, now.fake_files);
-	cr_assert_eq(now.fake_out, before->fake_out,
-		     "%s:%d: fake outgoing sessions %d -> %d", file, line,
-		     before->fake_out, now.fake_out);
-	cr_assert_eq(now.fake_in, before->fake_in,
-		     "%s:%d: fake incoming sessions %d -> %d", file, line,
-		     before->fake_in, now.fake_in);
+	assert_eq(now.fds, before->fds, "%s:%d: open descriptors %d -> %d",
+		  file, line, before->fds, now.fds);
+	assert_eq(now.tokens, before->tokens, "%s:%d: token count %d -> %d",
+		  file, line, before->tokens, now.tokens);
+	assert_eq(now.state, before->state, "%s:%d: state %s -> %s", file,
+		  line, luo_state_to_string(before->state),
+		  luo_state_to_string(now.state));
+	assert_eq(now.fake_files, before->fake_files,
+		  "%s:%d: fake files %d -> %d", file, line,
+		  before->fake_files, now.fake_files);
+	assert_eq(now.fake_out, before->fake_out,
+		  "%s:%d: fake outgoing sessions %d -> %d", file, line,
+		  before->fake_out, now.fake_out);
+	assert_eq(now.fake_in, before->fake_in,
+		  "%s:%d: fake incoming sessions %d -> %d", file, line,
+		  before->fake_in, now.fake_in);
 }
 
 static int cmp_u64(const void *a, const void *b)

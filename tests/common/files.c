@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "files.h"
+#include "harness.h"
 #include "rng.h"
 
-#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,18 +21,18 @@ int memfd_with(const char *name, const void *data, size_t len, off_t offset,
 	int fd;
 
 	fd = memfd_create(name, flags);
-	cr_assert(fd >= 0, "memfd_create: %s", strerror(errno));
+	assert_true(fd >= 0, "memfd_create: %s", strerror(errno));
 	if (len)
-		cr_assert_eq(ftruncate(fd, (off_t)len), 0, "ftruncate: %s",
-			     strerror(errno));
+		assert_eq(ftruncate(fd, (off_t)len), 0, "ftruncate: %s",
+			  strerror(errno));
 	while (done < len) {
 		ssize_t n = pwrite(fd, p + done, len - done, (off_t)done);
 
-		cr_assert(n > 0, "pwrite: %s", strerror(errno));
+		assert_true(n > 0, "pwrite: %s", strerror(errno));
 		done += (size_t)n;
 	}
-	cr_assert_eq(lseek(fd, offset, SEEK_SET), offset, "lseek: %s",
-		     strerror(errno));
+	assert_eq(lseek(fd, offset, SEEK_SET), offset, "lseek: %s",
+		  strerror(errno));
 	return fd;
 }
 
@@ -41,7 +41,7 @@ static unsigned char *pattern(uint64_t seed, size_t len)
 	unsigned char *buf = malloc(len ? len : 1);
 	struct rng r;
 
-	cr_assert_not_null(buf);
+	assert_not_null(buf);
 	rng_init(&r, seed);
 	rng_fill(&r, buf, len);
 	return buf;
@@ -63,19 +63,19 @@ void expect_file_content(int fd, const void *data, size_t len, off_t offset)
 	size_t done = 0;
 	off_t pos;
 
-	cr_assert_eq(fstat(fd, &st), 0, "fstat: %s", strerror(errno));
-	cr_assert_eq((size_t)st.st_size, len, "size %lld, expected %zu",
-		     (long long)st.st_size, len);
+	assert_eq(fstat(fd, &st), 0, "fstat: %s", strerror(errno));
+	assert_eq((size_t)st.st_size, len, "size %lld, expected %zu",
+		  (long long)st.st_size, len);
 	pos = lseek(fd, 0, SEEK_CUR);
-	cr_assert_eq(pos, offset, "file offset %lld, expected %lld",
-		     (long long)pos, (long long)offset);
+	assert_eq(pos, offset, "file offset %lld, expected %lld",
+		  (long long)pos, (long long)offset);
 	got = malloc(len ? len : 1);
-	cr_assert_not_null(got);
+	assert_not_null(got);
 	while (done < len) {
 		ssize_t n = pread(fd, got + done, len - done, (off_t)done);
 
-		cr_assert(n > 0, "pread at %zu: %s", done,
-			  n < 0 ? strerror(errno) : "short file");
+		assert_true(n > 0, "pread at %zu: %s", done,
+			    n < 0 ? strerror(errno) : "short file");
 		done += (size_t)n;
 	}
 	if (len && memcmp(got, data, len)) {
@@ -84,8 +84,8 @@ void expect_file_content(int fd, const void *data, size_t len, off_t offset)
 		while (got[i] == ((const unsigned char *)data)[i])
 			i++;
 		free(got);
-		cr_assert_fail("contents differ, first at byte %zu of %zu", i,
-			       len);
+		fail("contents differ, first at byte %zu of %zu", i,
+		     len);
 	}
 	free(got);
 }
@@ -124,9 +124,9 @@ int closed_fd_number(void)
 	/* High, so that no descriptor libluo opens meanwhile gets it. */
 	int fd = fcntl(0, F_DUPFD_CLOEXEC, 900);
 
-	cr_assert(fd >= 0, "F_DUPFD: %s", strerror(errno));
+	assert_true(fd >= 0, "F_DUPFD: %s", strerror(errno));
 	close(fd);
-	cr_assert(!fd_is_open(fd));
+	assert_true(!fd_is_open(fd));
 	return fd;
 }
 
@@ -145,10 +145,10 @@ int open_regular_file(char *path, size_t len)
 		fd = mkstemp(path);
 		if (fd < 0)
 			continue;
-		cr_assert_eq(write(fd, "data", 4), 4);
+		assert_eq(write(fd, "data", 4), 4);
 		return fd;
 	}
-	cr_skip_test("no writable directory for a regular file");
+	skip_test("no writable directory for a regular file");
 }
 
 void close_regular_file(int fd, const char *path)
@@ -162,25 +162,25 @@ void fd_limit_exhaust(struct rlimit *saved)
 	struct rlimit lim;
 	int lowest_free = 0;
 
-	cr_assert_eq(getrlimit(RLIMIT_NOFILE, saved), 0);
+	assert_eq(getrlimit(RLIMIT_NOFILE, saved), 0);
 	while (fd_is_open(lowest_free))
 		lowest_free++;
 	/* The next descriptor would be lowest_free, which is now too high. */
 	lim = *saved;
 	lim.rlim_cur = (rlim_t)lowest_free;
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0, "setrlimit: %s",
-		     strerror(errno));
-	cr_assert_lt(dup(0), 0, "a descriptor could still be opened");
-	cr_assert_eq(errno, EMFILE);
+	assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0, "setrlimit: %s",
+		  strerror(errno));
+	assert_lt(dup(0), 0, "a descriptor could still be opened");
+	assert_eq(errno, EMFILE);
 }
 
 void fd_limit_restore(const struct rlimit *saved)
 {
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, saved), 0, "setrlimit: %s",
-		     strerror(errno));
+	assert_eq(setrlimit(RLIMIT_NOFILE, saved), 0, "setrlimit: %s",
+		  strerror(errno));
 }
 
 void xclose(int fd)
 {
-	cr_assert_eq(close(fd), 0, "close(%d): %s", fd, strerror(errno));
+	assert_eq(close(fd), 0, "close(%d): %s", fd, strerror(errno));
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Helpers to make and check the files the tests preserve.  They assert with
- * Criterion, so they may only be called from a test.
+ * Helpers to make and check the files the tests preserve.  They assert
+ * (harness.h), so they may only be called from a test.
  */
 #ifndef LIBLUO_TESTS_FILES_H
 #define LIBLUO_TESTS_FILES_H

@@ -24,7 +24,7 @@ static char *string_of(size_t len)
 {
 	char *s = malloc(len + 1);
 
-	cr_assert_not_null(s);
+	assert_not_null(s);
 	s[0] = '/';
 	memset(s + 1, 'a', len - 1);
 	s[len] = '\0';
@@ -44,7 +44,7 @@ LUO_TEST(ctx, opts_free_null_is_noop, LUO_ABI_MAINLINE)
 
 	luo_ctx_opts_free(NULL);
 	expect_ok(luo_ctx_opts_new(&opts));
-	cr_assert_not_null(opts);
+	assert_not_null(opts);
 	luo_ctx_opts_free(opts);
 }
 
@@ -80,7 +80,7 @@ LUO_TEST(ctx, opts_set_device_copies_the_string, LUO_ABI_MAINLINE)
 	/* Were the pointer kept, the context would open /dev/null. */
 	strcpy(path, "/dev/null");
 	expect_ret(luo_ctx_new(opts, &ctx), -ENOENT);
-	cr_assert_eq(ctx, SENTINEL_PTR);
+	assert_eq(ctx, SENTINEL_PTR);
 	luo_ctx_opts_free(opts);
 }
 
@@ -96,7 +96,7 @@ LUO_TEST(ctx, opts_failed_set_device_keeps_previous_path, LUO_ABI_MAINLINE)
 	/* /dev/null opens but answers no LUO request: -EPROTO, not the
 	 * -ENOENT or success a reset to the default path would give. */
 	expect_ret(luo_ctx_new(opts, &ctx), -EPROTO);
-	cr_assert_eq(ctx, SENTINEL_PTR);
+	assert_eq(ctx, SENTINEL_PTR);
 	free(too_long);
 	luo_ctx_opts_free(opts);
 }
@@ -149,11 +149,11 @@ LUO_TEST(ctx, opts_and_ctx_hold_references_on_the_fake, LUO_ABI_MAINLINE)
 	expect_ok(luo_ctx_new(opts, &ctx));
 	luo_ctx_opts_free(opts); /* the context keeps it alive */
 	expect_ok(luo_ctx_get_abi(ctx, &abi));
-	cr_assert_eq(abi, LUO_ABI_MAINLINE);
+	assert_eq(abi, LUO_ABI_MAINLINE);
 	expect_ok(luo_session_create(ctx, "refs", &s));
 	expect_ok(luo_session_close(s, 0));
 	/* The last reference frees the fake: tb_end() finds no leak. */
-	cr_assert_null(luo_ctx_unref(ctx));
+	assert_null(luo_ctx_unref(ctx));
 }
 
 LUO_TEST(ctx, opts_set_fake_null_selects_the_real_kernel, LUO_ABI_MAINLINE)
@@ -168,7 +168,7 @@ LUO_TEST(ctx, opts_set_fake_null_selects_the_real_kernel, LUO_ABI_MAINLINE)
 	expect_ok(luo_ctx_opts_set_fake(opts, NULL));
 	luo_fake_unref(fake); /* the options must have dropped theirs */
 	expect_ret(luo_ctx_new(opts, &ctx), -ENOENT);
-	cr_assert_eq(ctx, SENTINEL_PTR);
+	assert_eq(ctx, SENTINEL_PTR);
 	luo_ctx_opts_free(opts);
 }
 
@@ -183,7 +183,7 @@ LUO_TEST(ctx, options_are_copied_by_ctx_new, LUO_ABI_MAINLINE)
 	luo_ctx_opts_free(tb.opts);
 	tb.opts = NULL;
 	expect_ok(luo_ctx_get_abi(ctx, &abi));
-	cr_assert_eq(abi, LUO_ABI_MAINLINE);
+	assert_eq(abi, LUO_ABI_MAINLINE);
 }
 
 /* ---- contexts ----------------------------------------------------------- */
@@ -194,7 +194,7 @@ LUO_TEST(ctx, new_null_ret_is_einval_and_opens_nothing, LUO_ABI_MAINLINE)
 	luo_ctx_t *ctx;
 
 	expect_ret(luo_ctx_new(tb.opts, NULL), -EINVAL);
-	cr_assert_eq(fd_count(), fds);
+	assert_eq(fd_count(), fds);
 	/* The device is free: a context can be created. */
 	ctx = tb_new_ctx();
 	luo_ctx_unref(ctx);
@@ -207,8 +207,8 @@ LUO_TEST(ctx, new_missing_device_is_enoent, LUO_ABI_MAINLINE)
 	int fds = fd_count();
 
 	expect_ret(luo_ctx_new(opts, &ctx), -ENOENT);
-	cr_assert_eq(ctx, SENTINEL_PTR, "out-parameter written on failure");
-	cr_assert_eq(fd_count(), fds);
+	assert_eq(ctx, SENTINEL_PTR, "out-parameter written on failure");
+	assert_eq(fd_count(), fds);
 	luo_ctx_opts_free(opts);
 }
 
@@ -219,8 +219,8 @@ LUO_TEST(ctx, new_not_a_luo_device_is_eproto, LUO_ABI_MAINLINE)
 	int fds = fd_count();
 
 	expect_ret(luo_ctx_new(opts, &ctx), -EPROTO);
-	cr_assert_eq(ctx, SENTINEL_PTR);
-	cr_assert_eq(fd_count(), fds, "descriptor left open after -EPROTO");
+	assert_eq(ctx, SENTINEL_PTR);
+	assert_eq(fd_count(), fds, "descriptor left open after -EPROTO");
 	luo_ctx_opts_free(opts);
 }
 
@@ -230,18 +230,18 @@ LUO_TEST(ctx, new_with_null_opts_uses_the_default_device, LUO_ABI_MAINLINE)
 
 	if (!luo_is_available()) {
 		expect_ret(luo_ctx_new(NULL, &ctx), -ENOENT);
-		cr_assert_eq(ctx, SENTINEL_PTR);
+		assert_eq(ctx, SENTINEL_PTR);
 	} else if (tb_backend() == TB_BACKEND_KERNEL &&
 		   !strcmp(tb_device_path(), LUO_DEVICE_PATH)) {
 		enum luo_abi abi = 0;
 
 		expect_ok(luo_ctx_new(NULL, &ctx));
 		expect_ok(luo_ctx_get_abi(ctx, &abi));
-		cr_assert_eq(abi, LUO_ABI_MAINLINE);
-		cr_assert_null(luo_ctx_unref(ctx));
+		assert_eq(abi, LUO_ABI_MAINLINE);
+		assert_null(luo_ctx_unref(ctx));
 	} else {
-		cr_skip_test("%s exists but is not the device under test",
-			     LUO_DEVICE_PATH);
+		skip_test("%s exists but is not the device under test",
+			  LUO_DEVICE_PATH);
 	}
 }
 
@@ -252,9 +252,9 @@ LUO_TEST(ctx, second_context_on_the_device_is_ebusy, LUO_ABI_MAINLINE)
 	int fds = fd_count();
 
 	expect_ret(luo_ctx_new(tb.opts, &second), -EBUSY);
-	cr_assert_eq(second, SENTINEL_PTR);
-	cr_assert_eq(fd_count(), fds);
-	cr_assert_null(luo_ctx_unref(first));
+	assert_eq(second, SENTINEL_PTR);
+	assert_eq(fd_count(), fds);
+	assert_null(luo_ctx_unref(first));
 	/* Closing the first releases the device. */
 	second = tb_new_ctx();
 	luo_ctx_unref(second);
@@ -266,16 +266,16 @@ LUO_TEST(ctx, ref_and_unref, LUO_ABI_MAINLINE)
 	luo_ctx_t *other = SENTINEL_PTR;
 	enum luo_abi abi = 0;
 
-	cr_assert_null(luo_ctx_ref(NULL));
-	cr_assert_null(luo_ctx_unref(NULL));
-	cr_assert_eq(luo_ctx_ref(ctx), ctx);
-	cr_assert_null(luo_ctx_unref(ctx));
+	assert_null(luo_ctx_ref(NULL));
+	assert_null(luo_ctx_unref(NULL));
+	assert_eq(luo_ctx_ref(ctx), ctx);
+	assert_null(luo_ctx_unref(ctx));
 	/* One reference left: usable, and still holding the device. */
 	expect_ok(luo_ctx_get_abi(ctx, &abi));
-	cr_assert_eq(abi, LUO_ABI_MAINLINE);
+	assert_eq(abi, LUO_ABI_MAINLINE);
 	expect_ret(luo_ctx_new(tb.opts, &other), -EBUSY);
-	cr_assert_eq(other, SENTINEL_PTR);
-	cr_assert_null(luo_ctx_unref(ctx));
+	assert_eq(other, SENTINEL_PTR);
+	assert_null(luo_ctx_unref(ctx));
 	/* The last reference closed the device. */
 	other = tb_new_ctx();
 	luo_ctx_unref(other);
@@ -286,12 +286,12 @@ LUO_TEST_BOTH(ctx, get_abi_reports_the_detected_abi)
 	enum luo_abi abi = (enum luo_abi)SENTINEL_INT;
 
 	expect_ok(luo_ctx_get_abi(tb_ctx(), &abi));
-	cr_assert_eq(abi, tb.abi, "detected ABI %d, expected %d", abi, tb.abi);
-	cr_assert_neq(abi, LUO_ABI_AUTO);
+	assert_eq(abi, tb.abi, "detected ABI %d, expected %d", abi, tb.abi);
+	assert_ne(abi, LUO_ABI_AUTO);
 
 	abi = (enum luo_abi)SENTINEL_INT;
 	expect_ret(luo_ctx_get_abi(NULL, &abi), -EINVAL);
-	cr_assert_eq(abi, (enum luo_abi)SENTINEL_INT);
+	assert_eq(abi, (enum luo_abi)SENTINEL_INT);
 	expect_ret(luo_ctx_get_abi(tb_ctx(), NULL), -EINVAL);
 }
 
@@ -301,7 +301,7 @@ LUO_TEST_BOTH(ctx, forced_matching_abi_is_used)
 
 	expect_ok(luo_ctx_opts_set_abi(tb.opts, tb.abi));
 	expect_ok(luo_ctx_get_abi(tb_ctx(), &abi));
-	cr_assert_eq(abi, tb.abi);
+	assert_eq(abi, tb.abi);
 }
 
 LUO_TEST_BOTH(ctx, forced_other_abi_is_eproto)
@@ -313,8 +313,8 @@ LUO_TEST_BOTH(ctx, forced_other_abi_is_eproto)
 
 	expect_ok(luo_ctx_opts_set_abi(tb.opts, other));
 	expect_ret(luo_ctx_new(tb.opts, &ctx), -EPROTO);
-	cr_assert_eq(ctx, SENTINEL_PTR);
-	cr_assert_eq(fd_count(), fds);
+	assert_eq(ctx, SENTINEL_PTR);
+	assert_eq(fd_count(), fds);
 	/* The failed attempt released the device. */
 	expect_ok(luo_ctx_opts_set_abi(tb.opts, LUO_ABI_AUTO));
 	tb_ctx();
@@ -327,12 +327,12 @@ LUO_TEST(ctx, injected_open_errors_are_returned_once, LUO_ABI_MAINLINE)
 	tb_require_fake("error injection");
 	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_OPEN, EIO));
 	expect_ret(luo_ctx_new(tb.opts, &ctx), -EIO);
-	cr_assert_eq(ctx, SENTINEL_PTR);
+	assert_eq(ctx, SENTINEL_PTR);
 	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_OPEN, EACCES));
 	expect_ret(luo_ctx_new(tb.opts, &ctx), -EACCES);
 	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_OPEN, EPERM));
 	expect_ret(luo_ctx_new(tb.opts, &ctx), -EPERM);
-	cr_assert_eq(ctx, SENTINEL_PTR);
+	assert_eq(ctx, SENTINEL_PTR);
 	/* Each injection fires once. */
 	tb_ctx();
 }
@@ -354,35 +354,35 @@ LUO_TEST(ctx, is_available_matches_the_device_node, LUO_ABI_MAINLINE)
 	bool expected = stat(LUO_DEVICE_PATH, &st) == 0 && S_ISCHR(st.st_mode);
 	int fds = fd_count();
 
-	cr_assert_eq(luo_is_available(), expected);
-	cr_assert_eq(fd_count(), fds, "luo_is_available() left a descriptor");
+	assert_eq(luo_is_available(), expected);
+	assert_eq(fd_count(), fds, "luo_is_available() left a descriptor");
 }
 
 LUO_TEST(ctx, state_to_string_names_every_state, LUO_ABI_MAINLINE)
 {
-	cr_assert_str_eq(luo_state_to_string(LUO_STATE_UNDEFINED), "undefined");
-	cr_assert_str_eq(luo_state_to_string(LUO_STATE_NORMAL), "normal");
-	cr_assert_str_eq(luo_state_to_string(LUO_STATE_PREPARED), "prepared");
-	cr_assert_str_eq(luo_state_to_string(LUO_STATE_FROZEN), "frozen");
-	cr_assert_str_eq(luo_state_to_string(LUO_STATE_UPDATED), "updated");
-	cr_assert_str_eq(luo_state_to_string((enum luo_state)5), "unknown");
-	cr_assert_str_eq(luo_state_to_string((enum luo_state)-1), "unknown");
-	cr_assert_str_eq(luo_state_to_string((enum luo_state)INT_MAX),
-			 "unknown");
+	assert_str_eq(luo_state_to_string(LUO_STATE_UNDEFINED), "undefined");
+	assert_str_eq(luo_state_to_string(LUO_STATE_NORMAL), "normal");
+	assert_str_eq(luo_state_to_string(LUO_STATE_PREPARED), "prepared");
+	assert_str_eq(luo_state_to_string(LUO_STATE_FROZEN), "frozen");
+	assert_str_eq(luo_state_to_string(LUO_STATE_UPDATED), "updated");
+	assert_str_eq(luo_state_to_string((enum luo_state)5), "unknown");
+	assert_str_eq(luo_state_to_string((enum luo_state)-1), "unknown");
+	assert_str_eq(luo_state_to_string((enum luo_state)INT_MAX),
+		      "unknown");
 }
 
 LUO_TEST(ctx, enum_values_are_pinned, LUO_ABI_MAINLINE)
 {
 	/* The public values match the RFC kernel's and must never move. */
-	cr_assert_eq(LUO_STATE_UNDEFINED, 0);
-	cr_assert_eq(LUO_STATE_NORMAL, 1);
-	cr_assert_eq(LUO_STATE_PREPARED, 2);
-	cr_assert_eq(LUO_STATE_FROZEN, 3);
-	cr_assert_eq(LUO_STATE_UPDATED, 4);
-	cr_assert_eq(LUO_ABI_AUTO, 0);
-	cr_assert_eq(LUO_ABI_MAINLINE, 1);
-	cr_assert_eq(LUO_ABI_RFC, 2);
-	cr_assert_eq(LUO_SESSION_NAME_MAX, 63);
-	cr_assert_str_eq(LUO_RESERVED_PREFIX, "libluo.");
-	cr_assert_str_eq(LUO_DEVICE_PATH, "/dev/liveupdate");
+	assert_eq(LUO_STATE_UNDEFINED, 0);
+	assert_eq(LUO_STATE_NORMAL, 1);
+	assert_eq(LUO_STATE_PREPARED, 2);
+	assert_eq(LUO_STATE_FROZEN, 3);
+	assert_eq(LUO_STATE_UPDATED, 4);
+	assert_eq(LUO_ABI_AUTO, 0);
+	assert_eq(LUO_ABI_MAINLINE, 1);
+	assert_eq(LUO_ABI_RFC, 2);
+	assert_eq(LUO_SESSION_NAME_MAX, 63);
+	assert_str_eq(LUO_RESERVED_PREFIX, "libluo.");
+	assert_str_eq(LUO_DEVICE_PATH, "/dev/liveupdate");
 }

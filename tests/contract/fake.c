@@ -20,7 +20,7 @@ LUO_TEST(fake, new_validates_its_arguments, LUO_ABI_MAINLINE)
 	tb_require_fake("the fake's API");
 	expect_ret(luo_fake_new((enum luo_abi)3, &fake), -EINVAL);
 	expect_ret(luo_fake_new((enum luo_abi)-1, &fake), -EINVAL);
-	cr_assert_eq(fake, SENTINEL_PTR);
+	assert_eq(fake, SENTINEL_PTR);
 	expect_ret(luo_fake_new(LUO_ABI_MAINLINE, NULL), -EINVAL);
 	/* AUTO is mainline. */
 	expect_ok(luo_fake_new(LUO_ABI_AUTO, &fake));
@@ -28,21 +28,21 @@ LUO_TEST(fake, new_validates_its_arguments, LUO_ABI_MAINLINE)
 	expect_ok(luo_ctx_opts_set_fake(opts, fake));
 	expect_ok(luo_ctx_new(opts, &ctx));
 	expect_ok(luo_ctx_get_abi(ctx, &abi));
-	cr_assert_eq(abi, LUO_ABI_MAINLINE);
+	assert_eq(abi, LUO_ABI_MAINLINE);
 	luo_ctx_unref(ctx);
 	luo_ctx_opts_free(opts);
-	cr_assert_null(luo_fake_unref(fake));
+	assert_null(luo_fake_unref(fake));
 }
 
 LUO_TEST(fake, ref_and_unref, LUO_ABI_MAINLINE)
 {
 	tb_require_fake("the fake's API");
-	cr_assert_null(luo_fake_ref(NULL));
-	cr_assert_null(luo_fake_unref(NULL));
-	cr_assert_eq(luo_fake_ref(tb.fake), tb.fake);
-	cr_assert_null(luo_fake_unref(tb.fake));
+	assert_null(luo_fake_ref(NULL));
+	assert_null(luo_fake_unref(NULL));
+	assert_eq(luo_fake_ref(tb.fake), tb.fake);
+	assert_null(luo_fake_unref(tb.fake));
 	/* Still alive: tb holds the first reference. */
-	cr_assert_eq(luo_fake_get_boot(tb.fake), 0);
+	assert_eq(luo_fake_get_boot(tb.fake), 0);
 }
 
 LUO_TEST(fake, inject_error_validates_and_clears, LUO_ABI_MAINLINE)
@@ -79,11 +79,11 @@ LUO_TEST(fake, counters_validate_their_arguments, LUO_ABI_MAINLINE)
 	expect_ret(luo_fake_session_count(tb.fake, 3), -EINVAL);
 	expect_ret(luo_fake_get_state(NULL, &state), -EINVAL);
 	expect_ret(luo_fake_get_state(tb.fake, NULL), -EINVAL);
-	cr_assert_eq(state, (enum luo_state)SENTINEL_INT);
+	assert_eq(state, (enum luo_state)SENTINEL_INT);
 	expect_ret(luo_fake_foreach_file(NULL, stop_file_fn, &calls), -EINVAL);
 	expect_ret(luo_fake_foreach_file(tb.fake, NULL, &calls), -EINVAL);
 	expect_ret(luo_fake_kexec(NULL), -EINVAL);
-	cr_assert_eq(calls, 0);
+	assert_eq(calls, 0);
 }
 
 LUO_TEST(fake, a_new_fake_is_empty, LUO_ABI_MAINLINE)
@@ -91,12 +91,12 @@ LUO_TEST(fake, a_new_fake_is_empty, LUO_ABI_MAINLINE)
 	enum luo_state state = 0;
 
 	tb_require_fake("the fake's API");
-	cr_assert_eq(luo_fake_get_boot(tb.fake), 0);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 0);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
+	assert_eq(luo_fake_get_boot(tb.fake), 0);
+	assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 0);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
 	expect_ok(luo_fake_get_state(tb.fake, &state));
-	cr_assert_eq(state, LUO_STATE_NORMAL);
+	assert_eq(state, LUO_STATE_NORMAL);
 }
 
 LUO_TEST(fake, foreach_file_stops_on_non_zero, LUO_ABI_MAINLINE)
@@ -110,9 +110,9 @@ LUO_TEST(fake, foreach_file_stops_on_non_zero, LUO_ABI_MAINLINE)
 		fds[i] = memfd_pattern((uint64_t)i, 8);
 		expect_ok(luo_session_preserve_fd(s, fds[i], (uint64_t)i));
 	}
-	cr_assert_eq(luo_fake_file_count(tb.fake), 3);
+	assert_eq(luo_fake_file_count(tb.fake), 3);
 	expect_ret(luo_fake_foreach_file(tb.fake, stop_file_fn, &calls), 17);
-	cr_assert_eq(calls, 2);
+	assert_eq(calls, 2);
 	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
 	for (i = 0; i < 3; i++)
 		xclose(fds[i]);
@@ -131,16 +131,16 @@ LUO_TEST(fake, failed_kexec_changes_nothing, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_preserve_fd(s, a, 1));
 	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_KEXEC, EBUSY));
 	expect_ret(luo_fake_kexec(tb.fake), -EBUSY);
-	cr_assert_eq(luo_fake_get_boot(tb.fake), 0);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 1);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
+	assert_eq(luo_fake_get_boot(tb.fake), 0);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 1);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
 	/* The boot goes on: descriptors still work. */
 	expect_ok(luo_session_preserve_fd(s, b, 2));
 	tb_kexec();
 	/* Now the old descriptors are dead. */
-	cr_assert_lt(luo_session_preserve_fd(s, c, 3), 0);
+	assert_lt(luo_session_preserve_fd(s, c, 3), 0);
 	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
 	expect_ok(luo_session_retrieve(tb_ctx(), "tests.kexec", &in));
 	expect_ok(luo_session_retrieve_fd(in, 2, &fd));
 	expect_file_pattern(fd, 2, 100);
@@ -161,25 +161,25 @@ LUO_TEST(fake, rfc_state_follows_the_kernel, LUO_ABI_RFC)
 	a = memfd_pattern(1, 10);
 	expect_ok(luo_fd_preserve(tb_ctx(), a, 1));
 	expect_ok(luo_fake_get_state(tb.fake, &state));
-	cr_assert_eq(state, LUO_STATE_NORMAL);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 1);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 0);
+	assert_eq(state, LUO_STATE_NORMAL);
+	assert_eq(luo_fake_file_count(tb.fake), 1);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 0);
 	expect_ok(luo_prepare(tb_ctx()));
 	expect_ok(luo_fake_get_state(tb.fake, &state));
-	cr_assert_eq(state, LUO_STATE_PREPARED);
+	assert_eq(state, LUO_STATE_PREPARED);
 	tb_kexec();
 	expect_ok(luo_fake_get_state(tb.fake, &state));
-	cr_assert_eq(state, LUO_STATE_UPDATED);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 1);
+	assert_eq(state, LUO_STATE_UPDATED);
+	assert_eq(luo_fake_file_count(tb.fake), 1);
 	expect_ok(luo_finish(tb_ctx()));
 	expect_ok(luo_fake_get_state(tb.fake, &state));
-	cr_assert_eq(state, LUO_STATE_NORMAL);
+	assert_eq(state, LUO_STATE_NORMAL);
 	/* Unprepared: a kexec carries nothing. */
 	expect_ok(luo_fd_preserve(tb_ctx(), a, 2));
 	tb_kexec();
 	expect_ok(luo_fake_get_state(tb.fake, &state));
-	cr_assert_eq(state, LUO_STATE_NORMAL);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(state, LUO_STATE_NORMAL);
+	assert_eq(luo_fake_file_count(tb.fake), 0);
 	xclose(a);
 }
 
@@ -198,7 +198,7 @@ LUO_TEST(fake, limits_give_enospc, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_create(tb_ctx(), "tests.limit.b", &b));
 	tb_snapshot(&before);
 	expect_ret(luo_session_create(tb_ctx(), "tests.limit.c", &c), -ENOSPC);
-	cr_assert_eq(c, SENTINEL_PTR);
+	assert_eq(c, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 
 	for (i = 0; i < 3; i++)
@@ -208,10 +208,10 @@ LUO_TEST(fake, limits_give_enospc, LUO_ABI_MAINLINE)
 	tb_snapshot(&before);
 	expect_ret(luo_session_preserve_fd(a, fds[2], 2), -ENOSPC);
 	tb_expect_unchanged(&before);
-	cr_assert_eq(luo_session_token_count(a), 2);
+	assert_eq(luo_session_token_count(a), 2);
 	/* the original API keeps each token in a session of its own */
 	expect_ret(luo_fd_preserve(tb_ctx(), fds[2], 2), -ENOSPC);
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
 	/* 0 keeps a limit: one more session is still refused */
 	expect_ok(luo_fake_set_limits(tb.fake, 0, 0));
 	expect_ret(luo_session_create(tb_ctx(), "tests.limit.c", &c), -ENOSPC);

@@ -126,14 +126,14 @@ static void run_child(luo_ctx_t *ctx, luo_session_t *s)
 
 	fflush(NULL);
 	pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	assert_ge(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0)
 		_exit(child_checks(ctx, s));
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status), "child died (status %#x)", status);
+	assert_eq(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status), "child died (status %#x)", status);
 	code = WEXITSTATUS(status);
-	cr_assert_eq(code, 0, "in the child, %s did not fail -ECHILD",
-		     code < N_CHECKS ? check_names[code] : "setup");
+	assert_eq(code, 0, "in the child, %s did not fail -ECHILD",
+		  code < N_CHECKS ? check_names[code] : "setup");
 }
 
 LUO_TEST_BOTH(fork, a_child_gets_echild_and_changes_nothing)
@@ -155,17 +155,17 @@ LUO_TEST_BOTH(fork, a_child_gets_echild_and_changes_nothing)
 
 	/* The parent's context and session work as before. */
 	expect_ok(luo_token_lookup(tb_ctx(), 1, &ts));
-	cr_assert_eq(ts, LUO_TOKEN_PRESERVED);
-	cr_assert(tb_file_is_preserved(a));
+	assert_eq(ts, LUO_TOKEN_PRESERVED);
+	assert_true(tb_file_is_preserved(a));
 	if (s) {
 		const char *name = NULL;
 
 		expect_ok(luo_session_get_name(s, &name));
-		cr_assert_str_eq(name, "tests.fork");
-		cr_assert(tb_file_is_preserved(b),
-			  "the child's close unpreserved the parent's file");
+		assert_str_eq(name, "tests.fork");
+		assert_true(tb_file_is_preserved(b),
+			    "the child's close unpreserved the parent's file");
 		expect_ok(luo_session_preserve_fd(s, c, 2));
-		cr_assert_eq(luo_session_token_count(s), 2);
+		assert_eq(luo_session_token_count(s), 2);
 		expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
 	}
 	expect_ok(luo_prepare(tb_ctx()));
@@ -184,9 +184,9 @@ LUO_TEST(fork, a_prepared_parent_stays_prepared, LUO_ABI_MAINLINE)
 	expect_ok(luo_prepare(tb_ctx()));
 	run_child(tb_ctx(), NULL);
 	expect_ok(luo_get_state(tb_ctx(), &state));
-	cr_assert_eq(state, LUO_STATE_PREPARED);
+	assert_eq(state, LUO_STATE_PREPARED);
 	if (tb.fake)
-		cr_assert_eq(tb_fake_files_in("libluo.manifest"), 1);
+		assert_eq(tb_fake_files_in("libluo.manifest"), 1);
 	expect_ok(luo_cancel(tb_ctx()));
 	xclose(a);
 }

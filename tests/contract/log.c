@@ -26,8 +26,9 @@ static void record_init(struct record *r)
 	r->min_priority = 8;
 }
 
-static void record_fn(void *userdata, int priority, const char *file, int line,
-		      const char *fn, const char *format, va_list args)
+static void __attribute__((format(printf, 6, 0)))
+record_fn(void *userdata, int priority, const char *file, int line,
+	  const char *fn, const char *format, va_list args)
 {
 	struct record *r = userdata;
 	va_list copy;
@@ -60,10 +61,10 @@ static void capture_begin(struct capture *c)
 {
 	fflush(stderr);
 	c->tmp = memfd_create("stderr", MFD_CLOEXEC);
-	cr_assert_geq(c->tmp, 0);
+	assert_ge(c->tmp, 0);
 	c->saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
-	cr_assert_geq(c->saved, 0);
-	cr_assert_eq(dup2(c->tmp, 2), 2);
+	assert_ge(c->saved, 0);
+	assert_eq(dup2(c->tmp, 2), 2);
 }
 
 /* Restores stderr; returns the number of bytes written to it meanwhile. */
@@ -73,7 +74,7 @@ static long capture_end(struct capture *c, char *buf, size_t len)
 	ssize_t n;
 
 	fflush(stderr);
-	cr_assert_eq(dup2(c->saved, 2), 2);
+	assert_eq(dup2(c->saved, 2), 2);
 	xclose(c->saved);
 	size = lseek(c->tmp, 0, SEEK_END);
 	n = pread(c->tmp, buf, len - 1, 0);
@@ -90,7 +91,7 @@ static void exercise(luo_ctx_t *ctx)
 	enum luo_state state;
 	int pipefd[2], memfd;
 
-	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
 	memfd = memfd_pattern(1, 100);
 	expect_ok(luo_get_state(ctx, &state));
 	expect_ret(luo_session_create(ctx, "", &bad), -EINVAL);
@@ -125,13 +126,13 @@ LUO_TEST(log, silent_by_default, LUO_ABI_MAINLINE)
 	luo_ctx_t *ctx;
 	long n;
 
-	cr_assert_eq(unsetenv("LIBLUO_LOG"), 0);
+	assert_eq(unsetenv("LIBLUO_LOG"), 0);
 	capture_begin(&c);
 	ctx = tb_new_ctx();
 	exercise(ctx);
 	luo_ctx_unref(ctx);
 	n = capture_end(&c, out, sizeof(out));
-	cr_assert_eq(n, 0, "libluo wrote %ld bytes to stderr: %s", n, out);
+	assert_eq(n, 0, "libluo wrote %ld bytes to stderr: %s", n, out);
 }
 
 LUO_TEST(log, callback_receives_messages_at_debug, LUO_ABI_MAINLINE)
@@ -141,33 +142,33 @@ LUO_TEST(log, callback_receives_messages_at_debug, LUO_ABI_MAINLINE)
 	char out[512];
 	long n;
 
-	cr_assert_eq(unsetenv("LIBLUO_LOG"), 0);
+	assert_eq(unsetenv("LIBLUO_LOG"), 0);
 	capture_begin(&c);
 	run_with_callback(&r, LOG_DEBUG);
 	n = capture_end(&c, out, sizeof(out));
-	cr_assert_gt(r.count, 0, "no message at LOG_DEBUG");
-	cr_assert_eq(r.bad, 0, "%d messages without text", r.bad);
-	cr_assert_geq(r.min_priority, 0);
-	cr_assert_leq(r.max_priority, LOG_DEBUG);
-	cr_assert_eq(n, 0, "with a callback, stderr got %ld bytes: %s", n, out);
+	assert_gt(r.count, 0, "no message at LOG_DEBUG");
+	assert_eq(r.bad, 0, "%d messages without text", r.bad);
+	assert_ge(r.min_priority, 0);
+	assert_le(r.max_priority, LOG_DEBUG);
+	assert_eq(n, 0, "with a callback, stderr got %ld bytes: %s", n, out);
 }
 
 LUO_TEST(log, callback_only_gets_messages_up_to_its_priority, LUO_ABI_MAINLINE)
 {
 	struct record debug, err, emerg;
 
-	cr_assert_eq(unsetenv("LIBLUO_LOG"), 0);
+	assert_eq(unsetenv("LIBLUO_LOG"), 0);
 	run_with_callback(&debug, LOG_DEBUG);
 	run_with_callback(&err, LOG_ERR);
 	run_with_callback(&emerg, 0);
-	cr_assert_gt(debug.count, 0);
-	cr_assert_leq(err.max_priority, LOG_ERR, "priority %d passed a LOG_ERR "
-		      "filter", err.max_priority);
-	cr_assert_leq(emerg.max_priority, 0);
-	cr_assert_leq(err.count, debug.count);
+	assert_gt(debug.count, 0);
+	assert_le(err.max_priority, LOG_ERR, "priority %d passed a LOG_ERR "
+		  "filter", err.max_priority);
+	assert_le(emerg.max_priority, 0);
+	assert_le(err.count, debug.count);
 	if (debug.max_priority > LOG_ERR)
-		cr_assert_lt(err.count, debug.count,
-			     "LOG_ERR filter let everything through");
+		assert_lt(err.count, debug.count,
+			  "LOG_ERR filter let everything through");
 }
 
 LUO_TEST(log, ctx_set_log_replaces_the_callback, LUO_ABI_MAINLINE)
@@ -176,18 +177,18 @@ LUO_TEST(log, ctx_set_log_replaces_the_callback, LUO_ABI_MAINLINE)
 	luo_ctx_t *ctx;
 	int before;
 
-	cr_assert_eq(unsetenv("LIBLUO_LOG"), 0);
+	assert_eq(unsetenv("LIBLUO_LOG"), 0);
 	record_init(&a);
 	record_init(&b);
 	expect_ok(luo_ctx_opts_set_log(tb.opts, record_fn, &a, LOG_DEBUG));
 	ctx = tb_ctx();
 	exercise(ctx);
-	cr_assert_gt(a.count, 0);
+	assert_gt(a.count, 0);
 	before = a.count;
 	expect_ok(luo_ctx_set_log(ctx, record_fn, &b, LOG_DEBUG));
 	exercise(ctx);
-	cr_assert_eq(a.count, before, "the old callback is still called");
-	cr_assert_gt(b.count, 0, "the new callback is not called");
+	assert_eq(a.count, before, "the old callback is still called");
+	assert_gt(b.count, 0, "the new callback is not called");
 
 	/* A failed set_log changes nothing. */
 	before = b.count;
@@ -195,8 +196,8 @@ LUO_TEST(log, ctx_set_log_replaces_the_callback, LUO_ABI_MAINLINE)
 	expect_ret(luo_ctx_set_log(ctx, record_fn, &a, -1), -EINVAL);
 	a.count = 0;
 	exercise(ctx);
-	cr_assert_gt(b.count, before, "a failed set_log removed the callback");
-	cr_assert_eq(a.count, 0, "a failed set_log installed its callback");
+	assert_gt(b.count, before, "a failed set_log removed the callback");
+	assert_eq(a.count, 0, "a failed set_log installed its callback");
 }
 
 LUO_TEST(log, ctx_set_log_to_null_logs_to_stderr, LUO_ABI_MAINLINE)
@@ -206,13 +207,13 @@ LUO_TEST(log, ctx_set_log_to_null_logs_to_stderr, LUO_ABI_MAINLINE)
 	luo_ctx_t *ctx;
 	long n;
 
-	cr_assert_eq(unsetenv("LIBLUO_LOG"), 0);
+	assert_eq(unsetenv("LIBLUO_LOG"), 0);
 	ctx = tb_ctx();
 	capture_begin(&c);
 	expect_ok(luo_ctx_set_log(ctx, NULL, NULL, LOG_DEBUG));
 	exercise(ctx);
 	n = capture_end(&c, out, sizeof(out));
-	cr_assert_gt(n, 0, "nothing on stderr at LOG_DEBUG without a callback");
+	assert_gt(n, 0, "nothing on stderr at LOG_DEBUG without a callback");
 }
 
 static void expect_env_enables_stderr(const char *value)
@@ -222,13 +223,13 @@ static void expect_env_enables_stderr(const char *value)
 	luo_ctx_t *ctx;
 	long n;
 
-	cr_assert_eq(setenv("LIBLUO_LOG", value, 1), 0);
+	assert_eq(setenv("LIBLUO_LOG", value, 1), 0);
 	capture_begin(&c);
 	ctx = tb_new_ctx();
 	exercise(ctx);
 	luo_ctx_unref(ctx);
 	n = capture_end(&c, out, sizeof(out));
-	cr_assert_gt(n, 0, "LIBLUO_LOG=%s: nothing on stderr", value);
+	assert_gt(n, 0, "LIBLUO_LOG=%s: nothing on stderr", value);
 }
 
 LUO_TEST(log, env_enables_stderr_by_name, LUO_ABI_MAINLINE)
@@ -245,12 +246,12 @@ LUO_TEST(log, env_raises_the_callback_priority, LUO_ABI_MAINLINE)
 {
 	struct record plain, raised;
 
-	cr_assert_eq(unsetenv("LIBLUO_LOG"), 0);
+	assert_eq(unsetenv("LIBLUO_LOG"), 0);
 	run_with_callback(&plain, LOG_DEBUG);
-	cr_assert_eq(setenv("LIBLUO_LOG", "debug", 1), 0);
+	assert_eq(setenv("LIBLUO_LOG", "debug", 1), 0);
 	run_with_callback(&raised, LOG_ERR);
-	cr_assert_eq(raised.count, plain.count,
-		     "LIBLUO_LOG=debug with a LOG_ERR callback: %d messages, "
-		     "%d at LOG_DEBUG", raised.count, plain.count);
-	cr_assert_eq(raised.max_priority, plain.max_priority);
+	assert_eq(raised.count, plain.count,
+		  "LIBLUO_LOG=debug with a LOG_ERR callback: %d messages, "
+		  "%d at LOG_DEBUG", raised.count, plain.count);
+	assert_eq(raised.max_priority, plain.max_priority);
 }

@@ -4,23 +4,20 @@
  * against the fake kernel (LIBLUO_TEST_BACKEND=fake, the default) or against
  * the real /dev/liveupdate (LIBLUO_TEST_BACKEND=kernel, e.g. inside the VM).
  *
- * On the kernel backend without a usable device the whole binary exits 77,
- * which meson reports as SKIP.  The device is single-open, so the kernel
- * backend runs one test at a time.
+ * On the kernel backend without a usable device the whole binary exits 77
+ * ("1..0 # SKIP why"), which meson reports as SKIP.  The device is
+ * single-open; the harness runs one test at a time anyway.
  */
-#include <criterion/criterion.h>
-#include <criterion/options.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "env.h"
-
-#define EXIT_SKIP 77
+#include "harness.h"
 
 /* Whether the kernel backend can run: 0, or the exit status to use. */
-static int probe_kernel(void)
+static int probe_kernel(char *why, size_t len)
 {
 	const char *path = tb_device_path();
 	luo_ctx_opts_t *opts = NULL;
@@ -29,10 +26,10 @@ static int probe_kernel(void)
 	int r;
 
 	if (stat(path, &st) < 0) {
-		fprintf(stderr, "test-contract: SKIP: %s does not exist (%s): "
-			"the kernel lacks CONFIG_LIVEUPDATE or was booted "
-			"without liveupdate=on\n", path, strerror(errno));
-		return EXIT_SKIP;
+		snprintf(why, len, "%s does not exist (%s): the kernel lacks "
+			 "CONFIG_LIVEUPDATE or was booted without "
+			 "liveupdate=on", path, strerror(errno));
+		return HARNESS_EXIT_SKIP;
 	}
 	r = luo_ctx_opts_new(&opts);
 	if (!r)
@@ -42,49 +39,41 @@ static int probe_kernel(void)
 	luo_ctx_opts_free(opts);
 	luo_ctx_unref(ctx);
 	if (r == -EACCES || r == -EPERM || r == -ENOENT) {
-		fprintf(stderr, "test-contract: SKIP: cannot open %s: %s\n",
-			path, strerror(-r));
-		return EXIT_SKIP;
+		snprintf(why, len, "cannot open %s: %s", path, strerror(-r));
+		return HARNESS_EXIT_SKIP;
 	}
 	if (r) {
-		fprintf(stderr, "test-contract: cannot open %s: %s\n", path,
-			strerror(-r));
+		snprintf(why, len, "cannot open %s: %s", path, strerror(-r));
 		return 1;
 	}
 	return 0;
 }
 
-int main(int argc, char *argv[])
+/* Runs in the parent before the tests; the probe's context is closed
+ * again, so the device is free for the tests. */
+static int setup(char *why, size_t len)
 {
-	struct criterion_test_set *tests = criterion_initialize();
-	int ret = 0;
-
-	/* Default per-test timeout; a test may set its own. */
-	criterion_options.timeout = 120;
-	if (!criterion_handle_args(argc, argv, true))
-		goto out;
-
 	switch (tb_backend()) {
 	case TB_BACKEND_FAKE:
 		fprintf(stderr, "test-contract: backend fake\n");
-		break;
+		return 0;
 	case TB_BACKEND_KERNEL:
 		fprintf(stderr, "test-contract: backend kernel (%s); tests "
 			"that need the fake are skipped\n", tb_device_path());
-		ret = probe_kernel();
-		if (ret)
-			goto out;
-		criterion_options.jobs = 1;
-		break;
+		return probe_kernel(why, len);
 	default:
-		fprintf(stderr, "test-contract: LIBLUO_TEST_BACKEND must be "
-			"'fake' or 'kernel'\n");
-		ret = 2;
-		goto out;
+		snprintf(why, len, "LIBLUO_TEST_BACKEND must be 'fake' or "
+			 "'kernel'");
+		return 2;
 	}
+}
 
-	ret = !criterion_run_all_tests(tests);
-out:
-	criterion_finalize(tests);
-	return ret;
+int main(int argc, char *argv[])
+{
+	static const struct harness_config cfg = {
+		.default_timeout = 120, /* a test may set its own */
+		.setup = setup,
+	};
+
+	return harness_run(argc, argv, &cfg);
 }

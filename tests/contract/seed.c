@@ -18,8 +18,8 @@ static void expect_state(enum luo_state expected)
 	enum luo_state state = (enum luo_state)SENTINEL_INT;
 
 	expect_ok(luo_get_state(tb_ctx(), &state));
-	cr_assert_eq(state, expected, "state %s, expected %s",
-		     luo_state_to_string(state), luo_state_to_string(expected));
+	assert_eq(state, expected, "state %s, expected %s",
+		  luo_state_to_string(state), luo_state_to_string(expected));
 }
 
 static void expect_token(uint64_t token, enum luo_token_state expected)
@@ -27,8 +27,8 @@ static void expect_token(uint64_t token, enum luo_token_state expected)
 	enum luo_token_state state = 0;
 
 	expect_ok(luo_token_lookup(tb_ctx(), token, &state));
-	cr_assert_eq(state, expected, "token %#llx: state %d, expected %d",
-		     (unsigned long long)token, state, expected);
+	assert_eq(state, expected, "token %#llx: state %d, expected %d",
+		  (unsigned long long)token, state, expected);
 }
 
 static void expect_no_token(uint64_t token)
@@ -36,7 +36,7 @@ static void expect_no_token(uint64_t token)
 	enum luo_token_state state = (enum luo_token_state)SENTINEL_INT;
 
 	expect_ret(luo_token_lookup(tb_ctx(), token, &state), -ENOENT);
-	cr_assert_eq(state, (enum luo_token_state)SENTINEL_INT);
+	assert_eq(state, (enum luo_token_state)SENTINEL_INT);
 }
 
 /* A token that came from the previous kernel and was not restored yet.
@@ -68,17 +68,17 @@ static void expect_fake_holds(const uint64_t *tokens, int n, bool manifest)
 	if (!tb.fake)
 		return;
 	count = tb_fake_files(files, 64);
-	cr_assert_leq(count, 64);
+	assert_le(count, 64);
 	if (tb.abi == LUO_ABI_RFC) {
-		cr_assert_eq(count, n, "fake holds %d files, expected %d",
-			     count, n);
+		assert_eq(count, n, "fake holds %d files, expected %d",
+			  count, n);
 		for (i = 0; i < n; i++) {
 			for (j = 0; j < count; j++)
 				if (files[j].token == tokens[i])
 					break;
-			cr_assert_lt(j, count, "token %#llx not in the kernel",
-				     (unsigned long long)tokens[i]);
-			cr_assert(!files[j].has_session);
+			assert_lt(j, count, "token %#llx not in the kernel",
+				  (unsigned long long)tokens[i]);
+			assert_true(!files[j].has_session);
 		}
 		return;
 	}
@@ -86,24 +86,24 @@ static void expect_fake_holds(const uint64_t *tokens, int n, bool manifest)
 		char name[32];
 
 		tb_seed_session_name(tokens[i], name);
-		cr_assert_eq(tb_fake_files_in(name), 1,
-			     "session %s should hold one file", name);
+		assert_eq(tb_fake_files_in(name), 1,
+			  "session %s should hold one file", name);
 	}
 	j = 0;
 	for (i = 0; i < count; i++) {
-		cr_assert(files[i].has_session);
+		assert_true(files[i].has_session);
 		if (!strcmp(files[i].session, "libluo.manifest"))
 			j++;
 		else
-			cr_assert(!strncmp(files[i].session, "libluo.tok.", 11),
-				  "unexpected session %s", files[i].session);
+			assert_true(!strncmp(files[i].session, "libluo.tok.", 11),
+				    "unexpected session %s", files[i].session);
 	}
-	cr_assert_eq(!!j, manifest, "manifest session %s",
-		     j ? "present" : "missing");
-	cr_assert_eq(count - j, n, "fake holds %d token files, expected %d",
-		     count - j, n);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING),
-		     n + (manifest ? 1 : 0));
+	assert_eq(!!j, manifest, "manifest session %s",
+		  j ? "present" : "missing");
+	assert_eq(count - j, n, "fake holds %d token files, expected %d",
+		  count - j, n);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING),
+		  n + (manifest ? 1 : 0));
 }
 
 static int preserve_new(uint64_t token, size_t size)
@@ -121,9 +121,9 @@ LUO_TEST_BOTH(seed, a_new_context_is_normal)
 	enum luo_state state = (enum luo_state)SENTINEL_INT;
 
 	expect_state(LUO_STATE_NORMAL);
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
 	expect_ret(luo_get_state(NULL, &state), -EINVAL);
-	cr_assert_eq(state, (enum luo_state)SENTINEL_INT);
+	assert_eq(state, (enum luo_state)SENTINEL_INT);
 	expect_ret(luo_get_state(tb_ctx(), NULL), -EINVAL);
 }
 
@@ -136,14 +136,14 @@ LUO_TEST_BOTH(seed, wrong_state_transitions_are_refused)
 	expect_ret(luo_cancel(tb_ctx()), -EINVAL);
 	expect_ret(luo_finish(tb_ctx()), -EINVAL);
 	expect_ret(luo_fd_restore(tb_ctx(), 1, &fd), -EBUSY);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	tb_expect_unchanged(&before);
 	expect_ret(luo_prepare(NULL), -EINVAL);
 	expect_ret(luo_cancel(NULL), -EINVAL);
 	expect_ret(luo_finish(NULL), -EINVAL);
 	expect_ret(luo_fd_restore(NULL, 1, &fd), -EINVAL);
 	expect_ret(luo_fd_restore(tb_ctx(), 1, NULL), -EINVAL);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	tb_expect_unchanged(&before);
 }
 
@@ -157,7 +157,7 @@ LUO_TEST_BOTH(seed, prepare_and_cancel)
 	expect_ok(luo_prepare(tb_ctx()));
 	expect_state(LUO_STATE_PREPARED);
 	expect_fake_holds(tokens, 2, tb.abi == LUO_ABI_MAINLINE);
-	cr_assert_eq(luo_token_count(tb_ctx()), 2);
+	assert_eq(luo_token_count(tb_ctx()), 2);
 	expect_token(10, LUO_TOKEN_PRESERVED);
 
 	tb_snapshot(&before);
@@ -166,21 +166,21 @@ LUO_TEST_BOTH(seed, prepare_and_cancel)
 	expect_ret(luo_fd_unpreserve(tb_ctx(), 10), -EBUSY);
 	expect_ret(luo_finish(tb_ctx()), -EINVAL);
 	expect_ret(luo_fd_restore(tb_ctx(), 10, &fd), -EBUSY);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	tb_expect_unchanged(&before);
 
 	expect_ok(luo_cancel(tb_ctx()));
 	expect_state(LUO_STATE_NORMAL);
 	expect_ret(luo_cancel(tb_ctx()), -EINVAL);
 	/* Tokens stay preserved; the manifest is gone. */
-	cr_assert_eq(luo_token_count(tb_ctx()), 2);
+	assert_eq(luo_token_count(tb_ctx()), 2);
 	expect_token(11, LUO_TOKEN_PRESERVED);
 	expect_fake_holds(tokens, 2, false);
 	/* Preserve and unpreserve work again. */
 	expect_ok(luo_fd_preserve(tb_ctx(), c, 12));
 	expect_ok(luo_fd_unpreserve(tb_ctx(), 10));
-	cr_assert(!tb_file_is_preserved(a));
-	cr_assert(tb_file_is_preserved(b));
+	assert_true(!tb_file_is_preserved(a));
+	assert_true(tb_file_is_preserved(b));
 	/* And a second cycle works. */
 	expect_ok(luo_prepare(tb_ctx()));
 	expect_state(LUO_STATE_PREPARED);
@@ -195,7 +195,7 @@ LUO_TEST_BOTH(seed, prepare_with_no_tokens)
 {
 	expect_ok(luo_prepare(tb_ctx()));
 	expect_state(LUO_STATE_PREPARED);
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
 	expect_ok(luo_cancel(tb_ctx()));
 	expect_state(LUO_STATE_NORMAL);
 }
@@ -248,15 +248,15 @@ LUO_TEST_BOTH(seed, preserve_and_unpreserve)
 
 	expect_ok(luo_fd_preserve(tb_ctx(), fd, 1));
 	expect_token(1, LUO_TOKEN_PRESERVED);
-	cr_assert_eq(luo_token_count(tb_ctx()), 1);
+	assert_eq(luo_token_count(tb_ctx()), 1);
 	expect_fake_holds(tokens, 1, false);
-	cr_assert(tb_file_is_preserved(fd));
+	assert_true(tb_file_is_preserved(fd));
 
 	expect_ok(luo_fd_unpreserve(tb_ctx(), 1));
 	expect_no_token(1);
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
 	expect_fake_holds(NULL, 0, false);
-	cr_assert(!tb_file_is_preserved(fd));
+	assert_true(!tb_file_is_preserved(fd));
 	/* The token and the file can be used again. */
 	expect_ok(luo_fd_preserve(tb_ctx(), fd, 1));
 	expect_ok(luo_fd_unpreserve(tb_ctx(), 1));
@@ -284,7 +284,7 @@ LUO_TEST_BOTH(seed, any_64_bit_token_is_the_callers_choice)
 
 	for (i = 0; i < n; i++)
 		fds[i] = preserve_new(tokens[i], 10);
-	cr_assert_eq(luo_token_count(tb_ctx()), n);
+	assert_eq(luo_token_count(tb_ctx()), n);
 	for (i = 0; i < n; i++)
 		expect_token(tokens[i], LUO_TOKEN_PRESERVED);
 	/* Mainline: one session per token, named after it in lowercase hex
@@ -294,7 +294,7 @@ LUO_TEST_BOTH(seed, any_64_bit_token_is_the_callers_choice)
 		expect_ok(luo_fd_unpreserve(tb_ctx(), tokens[i]));
 		xclose(fds[i]);
 	}
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
 }
 
 LUO_TEST_BOTH(seed, seed_session_names_are_pinned)
@@ -304,13 +304,13 @@ LUO_TEST_BOTH(seed, seed_session_names_are_pinned)
 
 	tb_require_fake("looks at the fake's sessions");
 	if (tb.abi == LUO_ABI_RFC)
-		cr_skip_test("mainline mapping only");
+		skip_test("mainline mapping only");
 	tb_seed_session_name(0x0123456789abcdefULL, name);
-	cr_assert_str_eq(name, "libluo.tok.0123456789abcdef");
+	assert_str_eq(name, "libluo.tok.0123456789abcdef");
 	fd = preserve_new(0x0123456789abcdefULL, 10);
-	cr_assert_eq(tb_fake_files_in("libluo.tok.0123456789abcdef"), 1);
+	assert_eq(tb_fake_files_in("libluo.tok.0123456789abcdef"), 1);
 	expect_ok(luo_fd_unpreserve(tb_ctx(), 0x0123456789abcdefULL));
-	cr_assert_eq(tb_fake_files_in("libluo.tok.0123456789abcdef"), 0);
+	assert_eq(tb_fake_files_in("libluo.tok.0123456789abcdef"), 0);
 	xclose(fd);
 }
 
@@ -321,16 +321,16 @@ LUO_TEST_BOTH(seed, unpreserve_is_exact)
 	int c = preserve_new(3, 10);
 
 	expect_ok(luo_fd_unpreserve(tb_ctx(), 2));
-	cr_assert_eq(luo_token_count(tb_ctx()), 2);
+	assert_eq(luo_token_count(tb_ctx()), 2);
 	expect_token(1, LUO_TOKEN_PRESERVED);
 	expect_no_token(2);
 	expect_token(3, LUO_TOKEN_PRESERVED);
 	expect_fake_holds(kept, 2, false);
-	cr_assert(tb_file_is_preserved(a));
-	cr_assert(!tb_file_is_preserved(b));
-	cr_assert(tb_file_is_preserved(c));
+	assert_true(tb_file_is_preserved(a));
+	assert_true(!tb_file_is_preserved(b));
+	assert_true(tb_file_is_preserved(c));
 	expect_ok(luo_fd_preserve(tb_ctx(), b, 2));
-	cr_assert_eq(luo_token_count(tb_ctx()), 3);
+	assert_eq(luo_token_count(tb_ctx()), 3);
 	xclose(a);
 	xclose(b);
 	xclose(c);
@@ -364,7 +364,7 @@ LUO_TEST_BOTH(seed, preserve_errors_change_nothing)
 	char path[PATH_MAX];
 	struct tb_snapshot before;
 
-	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	file = open_regular_file(path, sizeof(path));
 	tb_snapshot(&before);
@@ -435,19 +435,19 @@ LUO_TEST_BOTH(seed, seed_tokens_and_session_tokens_are_apart)
 	int a, b;
 
 	if (tb.abi == LUO_ABI_RFC)
-		cr_skip_test("no sessions on the RFC ABI");
+		skip_test("no sessions on the RFC ABI");
 	a = preserve_new(5, 10);
 	b = memfd_pattern(6, 10);
 	expect_ok(luo_session_create(tb_ctx(), "tests.apart", &s));
 	expect_ok(luo_session_preserve_fd(s, b, 5));
-	cr_assert_eq(luo_token_count(tb_ctx()), 1);
-	cr_assert_eq(luo_session_token_count(s), 1);
+	assert_eq(luo_token_count(tb_ctx()), 1);
+	assert_eq(luo_session_token_count(s), 1);
 	expect_ret(luo_session_token_lookup(s, 6, &state), -ENOENT);
 	expect_ok(luo_fd_unpreserve(tb_ctx(), 5));
 	/* The session's token 5 is untouched. */
 	expect_ok(luo_session_token_lookup(s, 5, &state));
-	cr_assert_eq(state, LUO_TOKEN_PRESERVED);
-	cr_assert(tb_file_is_preserved(b));
+	assert_eq(state, LUO_TOKEN_PRESERVED);
+	assert_true(tb_file_is_preserved(b));
 	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
 	xclose(a);
 	xclose(b);
@@ -459,12 +459,12 @@ LUO_TEST(seed_mainline, dropping_the_context_unpreserves, LUO_ABI_MAINLINE)
 
 	tb_drop_ctx();
 	if (tb.fake) {
-		cr_assert_eq(luo_fake_file_count(tb.fake), 0);
-		cr_assert_eq(luo_fake_session_count(tb.fake,
-						    LUO_SESSION_OUTGOING), 0);
+		assert_eq(luo_fake_file_count(tb.fake), 0);
+		assert_eq(luo_fake_session_count(tb.fake,
+						 LUO_SESSION_OUTGOING), 0);
 	}
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
-	cr_assert(!tb_file_is_preserved(fd));
+	assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_true(!tb_file_is_preserved(fd));
 	xclose(fd);
 }
 
@@ -483,21 +483,21 @@ LUO_TEST_BOTH(seed, update_cycle)
 	tb_kexec();
 
 	expect_state(LUO_STATE_UPDATED);
-	cr_assert_eq(luo_token_count(tb_ctx()), known_after_update(2));
+	assert_eq(luo_token_count(tb_ctx()), known_after_update(2));
 	expect_incoming(1);
 	expect_incoming(3);
 	expect_no_token(2);
 
 	expect_ok(luo_fd_restore(tb_ctx(), 1, &fd));
-	cr_assert(has_cloexec(fd), "restored fd without O_CLOEXEC");
+	assert_true(has_cloexec(fd), "restored fd without O_CLOEXEC");
 	expect_file_pattern(fd, 1, 5000);
 	expect_token(1, LUO_TOKEN_RESTORED);
 	expect_ret(luo_fd_restore(tb_ctx(), 2, &none), -ENOENT);
-	cr_assert_eq(none, SENTINEL_INT);
+	assert_eq(none, SENTINEL_INT);
 	if (tb.abi == LUO_ABI_MAINLINE) {
 		expect_ok(luo_fd_restore(tb_ctx(), 1, &again));
-		cr_assert_neq(again, fd);
-		cr_assert(same_inode(fd, again));
+		assert_ne(again, fd);
+		assert_true(same_inode(fd, again));
 		xclose(again);
 	}
 	/* Only finish leaves UPDATED. */
@@ -510,11 +510,11 @@ LUO_TEST_BOTH(seed, update_cycle)
 	expect_ret(luo_finish(tb_ctx()), -EINVAL);
 	expect_no_token(3);
 	expect_ret(luo_fd_restore(tb_ctx(), 3, &none), -EBUSY);
-	cr_assert_eq(none, SENTINEL_INT);
+	assert_eq(none, SENTINEL_INT);
 	if (tb.abi == LUO_ABI_MAINLINE) {
-		cr_assert_eq(luo_fake_file_count(tb.fake), 0);
-		cr_assert_eq(luo_fake_session_count(tb.fake,
-						    LUO_SESSION_INCOMING), 0);
+		assert_eq(luo_fake_file_count(tb.fake), 0);
+		assert_eq(luo_fake_session_count(tb.fake,
+						 LUO_SESSION_INCOMING), 0);
 	}
 	/* The restored file outlives finish. */
 	expect_file_pattern(fd, 1, 5000);
@@ -544,7 +544,7 @@ LUO_TEST(seed_mainline, restore_without_a_free_descriptor_is_emfile,
 	fd_limit_exhaust(&saved);
 	expect_ret(luo_fd_restore(tb_ctx(), 1, &fd), -EMFILE);
 	fd_limit_restore(&saved);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	expect_incoming(1);
 	expect_ok(luo_fd_restore(tb_ctx(), 1, &fd));
 	expect_file_pattern(fd, 1, 100);
@@ -565,10 +565,10 @@ LUO_TEST_BOTH(seed, preserve_without_a_free_descriptor_changes_nothing)
 	fd_limit_restore(&saved);
 	if (tb.abi == LUO_ABI_MAINLINE)
 		/* The token's own session needs a descriptor. */
-		cr_assert_eq(r, -EMFILE, "luo_fd_preserve: %d", r);
+		assert_eq(r, -EMFILE, "luo_fd_preserve: %d", r);
 	else
 		/* The RFC kernel needs none (the fake keeps a copy). */
-		cr_assert(r == 0 || r == -EMFILE, "luo_fd_preserve: %d", r);
+		assert_true(r == 0 || r == -EMFILE, "luo_fd_preserve: %d", r);
 	if (r == 0) {
 		expect_token(1, LUO_TOKEN_PRESERVED);
 	} else {
@@ -584,7 +584,7 @@ LUO_TEST_BOTH(seed, empty_update_cycle)
 	expect_ok(luo_prepare(tb_ctx()));
 	tb_kexec();
 	expect_state(LUO_STATE_UPDATED);
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
 	expect_ok(luo_finish(tb_ctx()));
 	expect_state(LUO_STATE_NORMAL);
 }
@@ -597,9 +597,9 @@ LUO_TEST_BOTH(seed, kexec_without_prepare_carries_nothing)
 	a = preserve_new(1, 10);
 	tb_kexec();
 	expect_state(LUO_STATE_NORMAL);
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
 	expect_ret(luo_fd_restore(tb_ctx(), 1, &fd), -EBUSY);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	expect_ret(luo_finish(tb_ctx()), -EINVAL);
 	xclose(a);
 }
@@ -639,7 +639,7 @@ LUO_TEST_BOTH(seed, kernel_errors_of_restore_change_nothing)
 	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_RETRIEVE_FD,
 					ENOMEM));
 	expect_ret(luo_fd_restore(tb_ctx(), 1, &fd), -ENOMEM);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	expect_incoming(1);
 	expect_state(LUO_STATE_UPDATED);
 	expect_ok(luo_fd_restore(tb_ctx(), 1, &fd));
@@ -664,11 +664,11 @@ static void transient_error_at_first_look(enum luo_fake_op op, int error)
 	tb_kexec();
 	expect_ok(luo_fake_inject_error(tb.fake, op, error));
 	expect_ret(luo_get_state(tb_ctx(), &state), -error);
-	cr_assert_eq(state, (enum luo_state)SENTINEL_INT);
+	assert_eq(state, (enum luo_state)SENTINEL_INT);
 	expect_state(LUO_STATE_UPDATED);
-	cr_assert_eq(luo_token_count(tb_ctx()), 2,
-		     "tokens known after a transient error: %d",
-		     luo_token_count(tb_ctx()));
+	assert_eq(luo_token_count(tb_ctx()), 2,
+		  "tokens known after a transient error: %d",
+		  luo_token_count(tb_ctx()));
 	expect_token(1, LUO_TOKEN_INCOMING);
 	expect_ok(luo_fd_restore(tb_ctx(), 2, &fd));
 	expect_file_pattern(fd, 2, 200);

@@ -19,7 +19,7 @@ static luo_session_t *create(const char *name)
 	luo_session_t *s = NULL;
 
 	expect_ok(luo_session_create(tb_ctx(), name, &s));
-	cr_assert_not_null(s);
+	assert_not_null(s);
 	return s;
 }
 
@@ -33,7 +33,7 @@ static char *name_of_len(size_t len)
 	char *s = malloc(len + 1);
 	size_t i;
 
-	cr_assert_not_null(s);
+	assert_not_null(s);
 	for (i = 0; i < len; i++)
 		s[i] = (char)('a' + i % 26);
 	s[len] = '\0';
@@ -69,7 +69,7 @@ static luo_session_t *retrieve(const char *name)
 	luo_session_t *s = NULL;
 
 	expect_ok(luo_session_retrieve(tb_ctx(), name, &s));
-	cr_assert_not_null(s);
+	assert_not_null(s);
 	return s;
 }
 
@@ -83,23 +83,23 @@ LUO_TEST(session, create_gives_an_outgoing_session, LUO_ABI_MAINLINE)
 	int fd;
 
 	expect_ok(luo_session_get_name(s, &name));
-	cr_assert_str_eq(name, "tests.create");
+	assert_str_eq(name, "tests.create");
 	expect_ok(luo_session_get_direction(s, &dir));
-	cr_assert_eq(dir, LUO_SESSION_OUTGOING);
+	assert_eq(dir, LUO_SESSION_OUTGOING);
 	fd = luo_session_get_fd(s);
-	cr_assert_geq(fd, 0, "luo_session_get_fd: %d", fd);
-	cr_assert(fd_is_open(fd));
-	cr_assert_eq(luo_session_get_fd(s), fd, "the fd is the handle's own");
-	cr_assert_eq(luo_session_token_count(s), 0);
+	assert_ge(fd, 0, "luo_session_get_fd: %d", fd);
+	assert_true(fd_is_open(fd));
+	assert_eq(luo_session_get_fd(s), fd, "the fd is the handle's own");
+	assert_eq(luo_session_token_count(s), 0);
 	if (tb.fake)
-		cr_assert_eq(luo_fake_session_count(tb.fake,
-						    LUO_SESSION_OUTGOING), 1);
+		assert_eq(luo_fake_session_count(tb.fake,
+						 LUO_SESSION_OUTGOING), 1);
 	/* Empty: nothing to lose, so no FORCE needed. */
 	expect_ok(luo_session_close(s, 0));
-	cr_assert(!fd_is_open(fd), "close left the session fd open");
+	assert_true(!fd_is_open(fd), "close left the session fd open");
 	if (tb.fake)
-		cr_assert_eq(luo_fake_session_count(tb.fake,
-						    LUO_SESSION_OUTGOING), 0);
+		assert_eq(luo_fake_session_count(tb.fake,
+						 LUO_SESSION_OUTGOING), 0);
 }
 
 LUO_TEST(session, names_of_1_and_63_bytes_are_accepted, LUO_ABI_MAINLINE)
@@ -109,10 +109,10 @@ LUO_TEST(session, names_of_1_and_63_bytes_are_accepted, LUO_ABI_MAINLINE)
 	const char *name = NULL;
 
 	expect_ok(luo_session_get_name(a, &name));
-	cr_assert_str_eq(name, "a");
+	assert_str_eq(name, "a");
 	expect_ok(luo_session_get_name(b, &name));
-	cr_assert_str_eq(name, longest);
-	cr_assert_eq(strlen(name), 63);
+	assert_str_eq(name, longest);
+	assert_eq(strlen(name), 63);
 	expect_ok(luo_session_close(a, 0));
 	expect_ok(luo_session_close(b, 0));
 	free(longest);
@@ -130,7 +130,7 @@ LUO_TEST(session, bad_names_are_einval, LUO_ABI_MAINLINE)
 	expect_ret(luo_session_create(tb_ctx(), "", &s), -EINVAL);
 	expect_ret(luo_session_create(tb_ctx(), too_long, &s), -EINVAL);
 	expect_ret(luo_session_create(tb_ctx(), far_too_long, &s), -EINVAL);
-	cr_assert_eq(s, SENTINEL_PTR, "out-parameter written on failure");
+	assert_eq(s, SENTINEL_PTR, "out-parameter written on failure");
 	tb_expect_unchanged(&before);
 	free(too_long);
 	free(far_too_long);
@@ -152,7 +152,7 @@ LUO_TEST(session, reserved_prefix_is_einval, LUO_ABI_MAINLINE)
 	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		expect_ret(luo_session_create(tb_ctx(), reserved[i], &s),
 			   -EINVAL);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		expect_ok(luo_session_close(create(allowed[i]), 0));
@@ -165,7 +165,7 @@ LUO_TEST(session, create_null_arguments_are_einval, LUO_ABI_MAINLINE)
 
 	tb_snapshot(&before);
 	expect_ret(luo_session_create(NULL, "tests.null", &s), -EINVAL);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	expect_ret(luo_session_create(tb_ctx(), "tests.null", NULL), -EINVAL);
 	tb_expect_unchanged(&before);
 	/* No session of that name was left behind in the kernel. */
@@ -179,7 +179,7 @@ LUO_TEST(session, duplicate_name_is_eexist, LUO_ABI_MAINLINE)
 
 	tb_snapshot(&before);
 	expect_ret(luo_session_create(tb_ctx(), "tests.dup", &second), -EEXIST);
-	cr_assert_eq(second, SENTINEL_PTR);
+	assert_eq(second, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 	expect_ok(luo_session_close(first, 0));
 	/* Free again once the first is closed. */
@@ -194,7 +194,7 @@ LUO_TEST(session, name_is_copied, LUO_ABI_MAINLINE)
 
 	name[0] = 'X';
 	expect_ok(luo_session_get_name(s, &got));
-	cr_assert_str_eq(got, "tests.copy");
+	assert_str_eq(got, "tests.copy");
 	expect_ok(luo_session_close(s, 0));
 }
 
@@ -213,7 +213,7 @@ LUO_TEST(session, kernel_errors_of_create_are_returned, LUO_ABI_MAINLINE)
 						errors[i]));
 		expect_ret(luo_session_create(tb_ctx(), "tests.inject", &s),
 			   -errors[i]);
-		cr_assert_eq(s, SENTINEL_PTR);
+		assert_eq(s, SENTINEL_PTR);
 		tb_expect_unchanged(&before);
 	}
 	expect_ok(luo_session_close(create("tests.inject"), 0));
@@ -230,7 +230,7 @@ LUO_TEST(session, create_without_a_free_descriptor_is_emfile,
 	fd_limit_exhaust(&saved);
 	expect_ret(luo_session_create(tb_ctx(), "tests.emfile", &s), -EMFILE);
 	fd_limit_restore(&saved);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 	expect_ok(luo_session_close(create("tests.emfile"), 0));
 }
@@ -243,10 +243,10 @@ LUO_TEST(session, getters_reject_null, LUO_ABI_MAINLINE)
 
 	expect_ret(luo_session_get_name(NULL, &name), -EINVAL);
 	expect_ret(luo_session_get_name(s, NULL), -EINVAL);
-	cr_assert_eq(name, SENTINEL_PTR);
+	assert_eq(name, SENTINEL_PTR);
 	expect_ret(luo_session_get_direction(NULL, &dir), -EINVAL);
 	expect_ret(luo_session_get_direction(s, NULL), -EINVAL);
-	cr_assert_eq(dir, (enum luo_session_direction)SENTINEL_INT);
+	assert_eq(dir, (enum luo_session_direction)SENTINEL_INT);
 	expect_ret(luo_session_get_fd(NULL), -EINVAL);
 	expect_ok(luo_session_close(s, 0));
 }
@@ -266,15 +266,15 @@ LUO_TEST(session, session_keeps_its_context_alive, LUO_ABI_MAINLINE)
 
 	tb_drop_ctx();
 	expect_ok(luo_session_get_name(s, &name));
-	cr_assert_str_eq(name, "tests.ref");
+	assert_str_eq(name, "tests.ref");
 	expect_ok(luo_session_preserve_fd(s, fd, 1));
 	/* The session's reference keeps the device open. */
 	expect_ret(luo_ctx_new(tb.opts, &other), -EBUSY);
-	cr_assert_eq(other, SENTINEL_PTR);
+	assert_eq(other, SENTINEL_PTR);
 	close_force(s);
 	/* Its last reference is gone with it. */
 	tb_ctx();
-	cr_assert(!tb_file_is_preserved(fd));
+	assert_true(!tb_file_is_preserved(fd));
 	xclose(fd);
 }
 
@@ -287,24 +287,24 @@ LUO_TEST(session, preserve_fd_keeps_the_file, LUO_ABI_MAINLINE)
 	int fd = memfd_pattern(7, 1000);
 
 	expect_ok(luo_session_preserve_fd(s, fd, 7));
-	cr_assert_eq(luo_session_token_count(s), 1);
+	assert_eq(luo_session_token_count(s), 1);
 	expect_ok(luo_session_token_lookup(s, 7, &state));
-	cr_assert_eq(state, LUO_TOKEN_PRESERVED);
+	assert_eq(state, LUO_TOKEN_PRESERVED);
 	/* Session tokens are not tokens of the original API. */
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
 	if (tb.fake) {
 		struct tb_fake_file f[4];
 
-		cr_assert_eq(tb_fake_files(f, 4), 1);
-		cr_assert_str_eq(f[0].session, "tests.keep");
-		cr_assert_eq(f[0].token, 7);
-		cr_assert_eq(f[0].dir, LUO_SESSION_OUTGOING);
+		assert_eq(tb_fake_files(f, 4), 1);
+		assert_str_eq(f[0].session, "tests.keep");
+		assert_eq(f[0].token, 7);
+		assert_eq(f[0].dir, LUO_SESSION_OUTGOING);
 	}
-	cr_assert(tb_file_is_preserved(fd));
+	assert_true(tb_file_is_preserved(fd));
 	/* The caller may close its descriptor. */
 	xclose(fd);
 	if (tb.fake)
-		cr_assert_eq(luo_fake_file_count(tb.fake), 1);
+		assert_eq(luo_fake_file_count(tb.fake), 1);
 	close_force(s);
 }
 
@@ -321,14 +321,14 @@ LUO_TEST(session, preserved_memfd_size_is_frozen, LUO_ABI_MAINLINE)
 	s = create("tests.frozen");
 	fd = memfd_pattern(3, 4096);
 	expect_ok(luo_session_preserve_fd(s, fd, 3));
-	cr_assert_neq(ftruncate(fd, 8192), 0, "a preserved memfd grew");
-	cr_assert_neq(ftruncate(fd, 100), 0, "a preserved memfd shrank");
-	cr_assert_neq(pwrite(fd, &byte, 1, 4096), 1,
-		      "a write grew a preserved memfd");
+	assert_ne(ftruncate(fd, 8192), 0, "a preserved memfd grew");
+	assert_ne(ftruncate(fd, 100), 0, "a preserved memfd shrank");
+	assert_ne(pwrite(fd, &byte, 1, 4096), 1,
+		  "a write grew a preserved memfd");
 	close_force(s);
 	/* Unpreserved again: the size may change. */
-	cr_assert_eq(ftruncate(fd, 8192), 0, "ftruncate after unpreserve: %s",
-		     strerror(errno));
+	assert_eq(ftruncate(fd, 8192), 0, "ftruncate after unpreserve: %s",
+		  strerror(errno));
 	xclose(fd);
 }
 
@@ -345,14 +345,14 @@ LUO_TEST(session, fake_carries_the_size_frozen_at_preserve, LUO_ABI_MAINLINE)
 	old = create("tests.frozen");
 	fd = memfd_pattern(3, 4096);
 	expect_ok(luo_session_preserve_fd(old, fd, 3));
-	cr_assert_eq(ftruncate(fd, 8192), 0);
+	assert_eq(ftruncate(fd, 8192), 0);
 	tb_kexec();
 	close_force(old);
 	s = retrieve("tests.frozen");
 	expect_ok(luo_session_retrieve_fd(s, 3, &got));
-	cr_assert_eq(fstat(got, &st), 0);
-	cr_assert_eq(st.st_size, 4096, "carried size %lld",
-		     (long long)st.st_size);
+	assert_eq(fstat(got, &st), 0);
+	assert_eq(st.st_size, 4096, "carried size %lld",
+		  (long long)st.st_size);
 	expect_file_pattern(got, 3, 4096);
 	expect_ok(luo_session_finish(s));
 	expect_ok(luo_session_close(s, 0));
@@ -371,7 +371,7 @@ LUO_TEST(session, duplicate_token_is_eexist_before_the_kernel, LUO_ABI_MAINLINE)
 	tb_snapshot(&before);
 	expect_ret(luo_session_preserve_fd(s, b, 1), -EEXIST);
 	tb_expect_unchanged(&before);
-	cr_assert_eq(luo_session_token_count(s), 1);
+	assert_eq(luo_session_token_count(s), 1);
 	if (tb.fake) {
 		/* An injected kernel error is not consumed by the duplicate:
 		 * libluo did not ask the kernel. */
@@ -381,11 +381,11 @@ LUO_TEST(session, duplicate_token_is_eexist_before_the_kernel, LUO_ABI_MAINLINE)
 		expect_ret(luo_session_preserve_fd(s, b, 1), -EEXIST);
 		expect_ret(luo_session_preserve_fd(s, b, 2), -ENOSPC);
 		tb_expect_unchanged(&before);
-		cr_assert_eq(luo_session_token_count(s), 1);
+		assert_eq(luo_session_token_count(s), 1);
 	}
 	expect_ok(luo_session_preserve_fd(s, b, 2));
 	expect_ok(luo_session_preserve_fd(s, c, 3));
-	cr_assert_eq(luo_session_token_count(s), 3);
+	assert_eq(luo_session_token_count(s), 3);
 	close_force(s);
 	xclose(a);
 	xclose(b);
@@ -412,11 +412,11 @@ LUO_TEST(session, unsupported_file_types_are_enoent, LUO_ABI_MAINLINE)
 	char path[PATH_MAX];
 	struct tb_snapshot before;
 
-	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock),
-		     0);
+	assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock),
+		  0);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	cr_assert_geq(devnull, 0);
+	assert_ge(devnull, 0);
 	file = open_regular_file(path, sizeof(path));
 
 	tb_snapshot(&before);
@@ -426,7 +426,7 @@ LUO_TEST(session, unsupported_file_types_are_enoent, LUO_ABI_MAINLINE)
 	expect_ret(luo_session_preserve_fd(s, devnull, 4), -ENOENT);
 	expect_ret(luo_session_preserve_fd(s, file, 5), -ENOENT);
 	tb_expect_unchanged(&before);
-	cr_assert_eq(luo_session_token_count(s), 0);
+	assert_eq(luo_session_token_count(s), 0);
 	/* The failures did not burn the tokens. */
 	{
 		int m = memfd_pattern(1, 10);
@@ -451,14 +451,14 @@ LUO_TEST(session, already_preserved_file_is_ebusy, LUO_ABI_MAINLINE)
 
 	expect_ok(luo_session_preserve_fd(a, fd, 1));
 	copy = dup(fd);
-	cr_assert_geq(copy, 0);
+	assert_ge(copy, 0);
 	tb_snapshot(&before);
 	expect_ret(luo_session_preserve_fd(a, fd, 2), -EBUSY);
 	expect_ret(luo_session_preserve_fd(b, fd, 1), -EBUSY);
 	expect_ret(luo_session_preserve_fd(b, copy, 3), -EBUSY);
 	tb_expect_unchanged(&before);
-	cr_assert_eq(luo_session_token_count(a), 1);
-	cr_assert_eq(luo_session_token_count(b), 0);
+	assert_eq(luo_session_token_count(a), 1);
+	assert_eq(luo_session_token_count(b), 0);
 	close_force(a);
 	/* Released with its session: now it can go elsewhere. */
 	expect_ok(luo_session_preserve_fd(b, fd, 1));
@@ -478,7 +478,7 @@ LUO_TEST(session, bad_descriptors_are_einval_or_ebadf, LUO_ABI_MAINLINE)
 	expect_ret(luo_session_preserve_fd(s, closed_fd_number(), 1), -EBADF);
 	expect_ret(luo_session_preserve_fd(NULL, 0, 1), -EINVAL);
 	tb_expect_unchanged(&before);
-	cr_assert_eq(luo_session_token_count(s), 0);
+	assert_eq(luo_session_token_count(s), 0);
 	expect_ok(luo_session_close(s, 0));
 }
 
@@ -498,7 +498,7 @@ LUO_TEST(session, kernel_errors_of_preserve_are_returned, LUO_ABI_MAINLINE)
 						errors[i]));
 		expect_ret(luo_session_preserve_fd(s, fd, 1), -errors[i]);
 		tb_expect_unchanged(&before);
-		cr_assert_eq(luo_session_token_count(s), 0);
+		assert_eq(luo_session_token_count(s), 0);
 	}
 	expect_ok(luo_session_preserve_fd(s, fd, 1));
 	close_force(s);
@@ -518,17 +518,17 @@ LUO_TEST(session, close_with_files_needs_force, LUO_ABI_MAINLINE)
 	tb_expect_unchanged(&before);
 	/* Still a working handle. */
 	expect_ok(luo_session_get_name(s, &name));
-	cr_assert_str_eq(name, "tests.force");
+	assert_str_eq(name, "tests.force");
 	expect_ok(luo_session_preserve_fd(s, fd2, 2));
-	cr_assert(tb_file_is_preserved(fd));
+	assert_true(tb_file_is_preserved(fd));
 	close_force(s);
 	/* Closing an outgoing session unpreserves its files. */
-	cr_assert(!tb_file_is_preserved(fd));
-	cr_assert(!tb_file_is_preserved(fd2));
+	assert_true(!tb_file_is_preserved(fd));
+	assert_true(!tb_file_is_preserved(fd2));
 	if (tb.fake) {
-		cr_assert_eq(luo_fake_file_count(tb.fake), 0);
-		cr_assert_eq(luo_fake_session_count(tb.fake,
-						    LUO_SESSION_OUTGOING), 0);
+		assert_eq(luo_fake_file_count(tb.fake), 0);
+		assert_eq(luo_fake_session_count(tb.fake,
+						 LUO_SESSION_OUTGOING), 0);
 	}
 	xclose(fd);
 	xclose(fd2);
@@ -545,10 +545,10 @@ LUO_TEST(session, outgoing_rejects_incoming_requests, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_preserve_fd(s, fd, 1));
 	tb_snapshot(&before);
 	expect_ret(luo_session_retrieve_fd(s, 1, &out), -EINVAL);
-	cr_assert_eq(out, SENTINEL_INT);
+	assert_eq(out, SENTINEL_INT);
 	expect_ret(luo_session_finish(s), -EINVAL);
 	tb_expect_unchanged(&before);
-	cr_assert(tb_file_is_preserved(fd));
+	assert_true(tb_file_is_preserved(fd));
 	close_force(s);
 	xclose(fd);
 }
@@ -573,7 +573,7 @@ LUO_TEST(session, retrieve_unknown_name_is_enoent, LUO_ABI_MAINLINE)
 	expect_ret(luo_session_retrieve(NULL, "tests.nothing", &s), -EINVAL);
 	expect_ret(luo_session_retrieve(tb_ctx(), "tests.nothing", NULL),
 		   -EINVAL);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 	expect_ok(luo_session_close(out, 0));
 	free(too_long);
@@ -590,30 +590,30 @@ LUO_TEST(session, retrieve_after_kexec, LUO_ABI_MAINLINE)
 	carry_session("tests.in", 2);
 	s = retrieve("tests.in");
 	expect_ok(luo_session_get_name(s, &name));
-	cr_assert_str_eq(name, "tests.in");
+	assert_str_eq(name, "tests.in");
 	expect_ok(luo_session_get_direction(s, &dir));
-	cr_assert_eq(dir, LUO_SESSION_INCOMING);
-	cr_assert_geq(luo_session_get_fd(s), 0);
+	assert_eq(dir, LUO_SESSION_INCOMING);
+	assert_ge(luo_session_get_fd(s), 0);
 
 	expect_ok(luo_session_retrieve_fd(s, 2, &fd2));
 	expect_ok(luo_session_retrieve_fd(s, 1, &fd1));
 	expect_file_pattern(fd1, 1, 4096);
 	expect_file_pattern(fd2, 2, 4096);
-	cr_assert(has_cloexec(fd1), "retrieved fd without O_CLOEXEC");
-	cr_assert(has_cloexec(fd2));
+	assert_true(has_cloexec(fd1), "retrieved fd without O_CLOEXEC");
+	assert_true(has_cloexec(fd2));
 	/* Again: another descriptor for the same file. */
 	expect_ok(luo_session_retrieve_fd(s, 1, &fd1b));
-	cr_assert_neq(fd1b, fd1);
-	cr_assert(same_inode(fd1, fd1b), "token 1 retrieved as two files");
-	cr_assert(!same_inode(fd1, fd2));
+	assert_ne(fd1b, fd1);
+	assert_true(same_inode(fd1, fd1b), "token 1 retrieved as two files");
+	assert_true(!same_inode(fd1, fd2));
 
 	expect_ret(luo_session_retrieve_fd(s, 3, &none), -ENOENT);
-	cr_assert_eq(none, SENTINEL_INT);
+	assert_eq(none, SENTINEL_INT);
 	expect_ret(luo_session_retrieve_fd(s, 1, NULL), -EINVAL);
 	expect_ret(luo_session_retrieve_fd(NULL, 1, &none), -EINVAL);
-	cr_assert_eq(none, SENTINEL_INT);
+	assert_eq(none, SENTINEL_INT);
 	expect_ok(luo_session_token_lookup(s, 1, &state));
-	cr_assert_eq(state, LUO_TOKEN_RESTORED);
+	assert_eq(state, LUO_TOKEN_RESTORED);
 
 	expect_ok(luo_session_finish(s));
 	/* Retrieved descriptors outlive the session. */
@@ -623,7 +623,7 @@ LUO_TEST(session, retrieve_after_kexec, LUO_ABI_MAINLINE)
 	xclose(fd1);
 	xclose(fd1b);
 	xclose(fd2);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
 }
 
 /* As in the kernel (luo_file_finish() on an empty set): finishing twice is
@@ -650,7 +650,7 @@ LUO_TEST(session, a_finished_session_retrieves_nothing, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_finish(s));
 	expect_ret(luo_session_retrieve_fd(s, 1, &none), -ENOENT);
 	expect_ret(luo_session_retrieve_fd(s, 2, &none), -ENOENT);
-	cr_assert_eq(none, SENTINEL_INT);
+	assert_eq(none, SENTINEL_INT);
 	expect_ok(luo_session_close(s, 0));
 }
 
@@ -665,13 +665,13 @@ LUO_TEST(session, retrieve_without_a_free_descriptor_is_emfile,
 	fd_limit_exhaust(&saved);
 	expect_ret(luo_session_retrieve(tb_ctx(), "tests.in", &s), -EMFILE);
 	fd_limit_restore(&saved);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	/* Nothing was lost: the session is still there. */
 	s = retrieve("tests.in");
 	fd_limit_exhaust(&saved);
 	expect_ret(luo_session_retrieve_fd(s, 1, &fd), -EMFILE);
 	fd_limit_restore(&saved);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	expect_ok(luo_session_retrieve_fd(s, 1, &fd));
 	expect_file_pattern(fd, 1, 4096);
 	expect_ok(luo_session_finish(s));
@@ -705,7 +705,7 @@ LUO_TEST(session, retrieve_twice_is_einval, LUO_ABI_MAINLINE)
 	s = retrieve("tests.in");
 	expect_ret(luo_session_retrieve(tb_ctx(), "tests.in", &again),
 		   -EINVAL);
-	cr_assert_eq(again, SENTINEL_PTR);
+	assert_eq(again, SENTINEL_PTR);
 	expect_ok(luo_session_finish(s));
 	expect_ok(luo_session_close(s, 0));
 }
@@ -740,8 +740,8 @@ LUO_TEST(session, closing_unfinished_incoming_needs_force, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_retrieve_fd(s, 2, &fd));
 	close_force(s);
 	/* Closing an incoming session finished it. */
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
+	assert_eq(luo_fake_file_count(tb.fake), 0);
 	expect_file_pattern(fd, 2, 4096);
 	xclose(fd);
 }
@@ -752,11 +752,11 @@ LUO_TEST(session, finish_discards_unretrieved_files, LUO_ABI_MAINLINE)
 	int fd = -1;
 
 	carry_session("tests.in", 3);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 3);
+	assert_eq(luo_fake_file_count(tb.fake), 3);
 	s = retrieve("tests.in");
 	expect_ok(luo_session_retrieve_fd(s, 2, &fd));
 	expect_ok(luo_session_finish(s));
-	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(luo_fake_file_count(tb.fake), 0);
 	expect_ok(luo_session_close(s, 0));
 	expect_file_pattern(fd, 2, 4096);
 	xclose(fd);
@@ -773,16 +773,16 @@ LUO_TEST(session, kernel_errors_of_incoming_requests, LUO_ABI_MAINLINE)
 	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_RETRIEVE_SESSION,
 					EMFILE));
 	expect_ret(luo_session_retrieve(tb_ctx(), "tests.in", &s), -EMFILE);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 	s = retrieve("tests.in");
 
 	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_RETRIEVE_FD,
 					ENOMEM));
 	expect_ret(luo_session_retrieve_fd(s, 1, &fd), -ENOMEM);
-	cr_assert_eq(fd, SENTINEL_INT);
-	cr_assert_eq(luo_session_token_lookup(s, 1, &(enum luo_token_state){0}),
-		     -ENOENT, "a failed retrieve_fd was recorded");
+	assert_eq(fd, SENTINEL_INT);
+	assert_eq(luo_session_token_lookup(s, 1, &(enum luo_token_state){0}),
+		  -ENOENT, "a failed retrieve_fd was recorded");
 
 	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_FINISH, EBUSY));
 	expect_ret(luo_session_finish(s), -EBUSY);
@@ -802,18 +802,18 @@ LUO_TEST(session_rfc, every_session_function_is_eopnotsupp, LUO_ABI_RFC)
 	int sock[2], fd = memfd_pattern(1, 10);
 	struct tb_snapshot before;
 
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock),
-		     0);
+	assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock),
+		  0);
 	/* Something to read, so that a wrong implementation cannot block. */
-	cr_assert_eq(write(sock[1], "x", 1), 1);
+	assert_eq(write(sock[1], "x", 1), 1);
 	tb_snapshot(&before);
 	expect_ret(luo_session_create(tb_ctx(), "tests.rfc", &s), -EOPNOTSUPP);
 	expect_ret(luo_session_retrieve(tb_ctx(), "tests.rfc", &s),
 		   -EOPNOTSUPP);
 	expect_ret(luo_session_adopt_fd(tb_ctx(), fd, &s), -EOPNOTSUPP);
-	cr_assert(fd_is_open(fd), "a failed adopt closed the fd");
+	assert_true(fd_is_open(fd), "a failed adopt closed the fd");
 	expect_ret(luo_session_recv(tb_ctx(), sock[0], &s), -EOPNOTSUPP);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 	xclose(sock[0]);
 	xclose(sock[1]);

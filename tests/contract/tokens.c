@@ -53,20 +53,20 @@ static void expect_same_set(struct tb_token_list *got, const uint64_t *want,
 	uint64_t sorted[MANY];
 	int i;
 
-	cr_assert_eq(got->n, n, "foreach visited %d tokens, expected %d",
-		     got->n, n);
+	assert_eq(got->n, n, "foreach visited %d tokens, expected %d",
+		  got->n, n);
 	for (i = 0; i < n; i++)
-		cr_assert_eq(got->states[i], state, "token %#llx: state %d",
-			     (unsigned long long)got->tokens[i],
-			     got->states[i]);
+		assert_eq(got->states[i], state, "token %#llx: state %d",
+			  (unsigned long long)got->tokens[i],
+			  got->states[i]);
 	memcpy(sorted, want, (size_t)n * sizeof(*want));
 	tb_sort_tokens(sorted, (size_t)n);
 	tb_sort_tokens(got->tokens, (size_t)n);
 	for (i = 0; i < n; i++)
-		cr_assert_eq(got->tokens[i], sorted[i],
-			     "token %d: %#llx, expected %#llx", i,
-			     (unsigned long long)got->tokens[i],
-			     (unsigned long long)sorted[i]);
+		assert_eq(got->tokens[i], sorted[i],
+			  "token %d: %#llx, expected %#llx", i,
+			  (unsigned long long)got->tokens[i],
+			  (unsigned long long)sorted[i]);
 }
 
 /* ---- the original API's tokens ------------------------------------------ */
@@ -76,11 +76,11 @@ LUO_TEST_BOTH(tokens, a_new_context_knows_no_token)
 	enum luo_token_state state = (enum luo_token_state)SENTINEL_INT;
 	int calls = 0;
 
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
 	expect_ok(luo_token_foreach(tb_ctx(), never_fn, &calls));
-	cr_assert_eq(calls, 0);
+	assert_eq(calls, 0);
 	expect_ret(luo_token_lookup(tb_ctx(), 0, &state), -ENOENT);
-	cr_assert_eq(state, (enum luo_token_state)SENTINEL_INT);
+	assert_eq(state, (enum luo_token_state)SENTINEL_INT);
 }
 
 LUO_TEST_BOTH(tokens, null_arguments_are_einval)
@@ -94,9 +94,9 @@ LUO_TEST_BOTH(tokens, null_arguments_are_einval)
 	expect_ret(luo_token_foreach(tb_ctx(), NULL, &calls), -EINVAL);
 	expect_ret(luo_token_lookup(NULL, 1, &state), -EINVAL);
 	expect_ret(luo_token_lookup(tb_ctx(), 1, NULL), -EINVAL);
-	cr_assert_eq(state, (enum luo_token_state)SENTINEL_INT);
-	cr_assert_eq(calls, 0);
-	cr_assert_eq(luo_token_count(tb_ctx()), 1);
+	assert_eq(state, (enum luo_token_state)SENTINEL_INT);
+	assert_eq(calls, 0);
+	assert_eq(luo_token_count(tb_ctx()), 1);
 	xclose(fd);
 }
 
@@ -111,14 +111,14 @@ LUO_TEST_BOTH(tokens, foreach_visits_every_token_once)
 		fds[i] = memfd_pattern(tokens[i], 8);
 		expect_ok(luo_fd_preserve(tb_ctx(), fds[i], tokens[i]));
 	}
-	cr_assert_eq(luo_token_count(tb_ctx()), MANY);
+	assert_eq(luo_token_count(tb_ctx()), MANY);
 	expect_ok(luo_token_foreach(tb_ctx(), tb_collect_token, &got));
 	expect_same_set(&got, tokens, MANY, LUO_TOKEN_PRESERVED);
 
 	/* Unpreserve half: iteration follows. */
 	for (i = 0; i < MANY; i += 2)
 		expect_ok(luo_fd_unpreserve(tb_ctx(), tokens[i]));
-	cr_assert_eq(luo_token_count(tb_ctx()), MANY / 2);
+	assert_eq(luo_token_count(tb_ctx()), MANY / 2);
 	memset(&got, 0, sizeof(got));
 	expect_ok(luo_token_foreach(tb_ctx(), tb_collect_token, &got));
 	{
@@ -142,19 +142,19 @@ LUO_TEST_BOTH(tokens, foreach_stops_on_a_non_zero_return)
 		expect_ok(luo_fd_preserve(tb_ctx(), fds[i], (uint64_t)i));
 	}
 	expect_ret(luo_token_foreach(tb_ctx(), stop_fn, &st), 42);
-	cr_assert_eq(st.calls, 3, "%d calls after the stop", st.calls - 3);
+	assert_eq(st.calls, 3, "%d calls after the stop", st.calls - 3);
 
 	st = (struct stopper){ 0, 1, -7 };
 	expect_ret(luo_token_foreach(tb_ctx(), stop_fn, &st), -7);
-	cr_assert_eq(st.calls, 1);
+	assert_eq(st.calls, 1);
 
 	st = (struct stopper){ 0, 10, 1 };
 	expect_ret(luo_token_foreach(tb_ctx(), stop_fn, &st), 1);
-	cr_assert_eq(st.calls, 10);
+	assert_eq(st.calls, 10);
 
 	st = (struct stopper){ 0, 11, 1 };
 	expect_ok(luo_token_foreach(tb_ctx(), stop_fn, &st));
-	cr_assert_eq(st.calls, 10);
+	assert_eq(st.calls, 10);
 	for (i = 0; i < 10; i++)
 		xclose(fds[i]);
 }
@@ -195,13 +195,13 @@ LUO_TEST_BOTH(tokens, callback_may_call_libluo, .timeout = 20)
 	}
 	expect_ok(luo_token_foreach(tb_ctx(), reentrant_fn, &r));
 	/* The iteration ran on a snapshot: all 8 were visited. */
-	cr_assert_eq(r.calls, 8);
-	cr_assert_eq(r.count_seen, 8);
-	cr_assert_eq(r.lookups_ok, 8);
-	cr_assert_eq(r.unpreserved, 4);
-	cr_assert_eq(luo_token_count(tb_ctx()), 4);
+	assert_eq(r.calls, 8);
+	assert_eq(r.count_seen, 8);
+	assert_eq(r.lookups_ok, 8);
+	assert_eq(r.unpreserved, 4);
+	assert_eq(luo_token_count(tb_ctx()), 4);
 	for (i = 0; i < 8; i++) {
-		cr_assert_eq(tb_file_is_preserved(fds[i]), i % 2 == 1);
+		assert_eq(tb_file_is_preserved(fds[i]), i % 2 == 1);
 		xclose(fds[i]);
 	}
 }
@@ -222,17 +222,17 @@ LUO_TEST_BOTH(tokens, states_follow_an_update)
 	tb_kexec();
 	expect_ok(luo_fd_restore(tb_ctx(), 2, &fd));
 	expect_ok(luo_token_foreach(tb_ctx(), tb_collect_token, &got));
-	cr_assert_eq(tb_token_list_state(&got, 2), LUO_TOKEN_RESTORED);
+	assert_eq(tb_token_list_state(&got, 2), LUO_TOKEN_RESTORED);
 	if (tb.abi == LUO_ABI_MAINLINE) {
 		/* The manifest told libluo about the others. */
-		cr_assert_eq(got.n, 3);
-		cr_assert_eq(tb_token_list_state(&got, 1), LUO_TOKEN_INCOMING);
-		cr_assert_eq(tb_token_list_state(&got, 3), LUO_TOKEN_INCOMING);
+		assert_eq(got.n, 3);
+		assert_eq(tb_token_list_state(&got, 1), LUO_TOKEN_INCOMING);
+		assert_eq(tb_token_list_state(&got, 3), LUO_TOKEN_INCOMING);
 	} else {
 		/* The RFC kernel cannot list them: only the restored one. */
-		cr_assert_eq(got.n, 1);
+		assert_eq(got.n, 1);
 	}
-	cr_assert_eq(luo_token_count(tb_ctx()), got.n);
+	assert_eq(luo_token_count(tb_ctx()), got.n);
 	expect_ok(luo_finish(tb_ctx()));
 	xclose(fd);
 	xclose(a);
@@ -254,37 +254,37 @@ LUO_TEST(tokens, session_tokens, LUO_ABI_MAINLINE)
 	make_tokens(tokens);
 	expect_ok(luo_session_create(tb_ctx(), "tests.tokens", &s));
 	expect_ok(luo_session_create(tb_ctx(), "tests.other", &other));
-	cr_assert_eq(luo_session_token_count(s), 0);
+	assert_eq(luo_session_token_count(s), 0);
 	expect_ok(luo_session_token_foreach(s, never_fn, &calls));
-	cr_assert_eq(calls, 0);
+	assert_eq(calls, 0);
 	for (i = 0; i < MANY; i++) {
 		fds[i] = memfd_pattern(tokens[i], 8);
 		expect_ok(luo_session_preserve_fd(s, fds[i], tokens[i]));
 	}
-	cr_assert_eq(luo_session_token_count(s), MANY);
-	cr_assert_eq(luo_session_token_count(other), 0);
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_session_token_count(s), MANY);
+	assert_eq(luo_session_token_count(other), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
 	expect_ok(luo_session_token_foreach(s, tb_collect_token, &got));
 	expect_same_set(&got, tokens, MANY, LUO_TOKEN_PRESERVED);
 	expect_ok(luo_session_token_lookup(s, UINT64_MAX, &state));
-	cr_assert_eq(state, LUO_TOKEN_PRESERVED);
+	assert_eq(state, LUO_TOKEN_PRESERVED);
 	state = (enum luo_token_state)SENTINEL_INT;
 	expect_ret(luo_session_token_lookup(other, UINT64_MAX, &state),
 		   -ENOENT);
-	cr_assert_eq(state, (enum luo_token_state)SENTINEL_INT);
+	assert_eq(state, (enum luo_token_state)SENTINEL_INT);
 	expect_ret(luo_session_token_foreach(s, stop_fn, &st), 99);
-	cr_assert_eq(st.calls, 2);
+	assert_eq(st.calls, 2);
 
 	expect_ret(luo_session_token_count(NULL), -EINVAL);
 	expect_ret(luo_session_token_foreach(NULL, never_fn, &calls), -EINVAL);
 	expect_ret(luo_session_token_foreach(s, NULL, &calls), -EINVAL);
 	expect_ret(luo_session_token_lookup(NULL, 1, &state), -EINVAL);
 	expect_ret(luo_session_token_lookup(s, 1, NULL), -EINVAL);
-	cr_assert_eq(state, (enum luo_token_state)SENTINEL_INT);
-	cr_assert_eq(calls, 0);
+	assert_eq(state, (enum luo_token_state)SENTINEL_INT);
+	assert_eq(calls, 0);
 
 	if (tb.fake)
-		cr_assert_eq(tb_fake_files_in("tests.tokens"), MANY);
+		assert_eq(tb_fake_files_in("tests.tokens"), MANY);
 	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
 	expect_ok(luo_session_close(other, 0));
 	for (i = 0; i < MANY; i++)
@@ -322,8 +322,8 @@ LUO_TEST(tokens, session_callback_may_call_libluo, LUO_ABI_MAINLINE,
 		expect_ok(luo_session_preserve_fd(r.s, fds[i], (uint64_t)i));
 	}
 	expect_ok(luo_session_token_foreach(r.s, session_reentrant_fn, &r));
-	cr_assert_eq(r.calls, 4);
-	cr_assert_eq(r.count_seen, 4);
+	assert_eq(r.calls, 4);
+	assert_eq(r.count_seen, 4);
 	expect_ok(luo_session_close(r.s, LUO_SESSION_CLOSE_FORCE));
 	for (i = 0; i < 4; i++)
 		xclose(fds[i]);
@@ -347,10 +347,10 @@ LUO_TEST(tokens, incoming_session_tokens_follow_retrieval, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_retrieve(tb_ctx(), "tests.in", &s));
 	expect_ok(luo_session_retrieve_fd(s, 2, &fd));
 	expect_ok(luo_session_token_lookup(s, 2, &state));
-	cr_assert_eq(state, LUO_TOKEN_RESTORED);
+	assert_eq(state, LUO_TOKEN_RESTORED);
 	expect_ok(luo_session_token_foreach(s, tb_collect_token, &got));
-	cr_assert_eq(tb_token_list_state(&got, 2), LUO_TOKEN_RESTORED);
-	cr_assert_eq(luo_session_token_count(s), got.n);
+	assert_eq(tb_token_list_state(&got, 2), LUO_TOKEN_RESTORED);
+	assert_eq(luo_session_token_count(s), got.n);
 	expect_ok(luo_session_finish(s));
 	expect_ok(luo_session_close(s, 0));
 	xclose(fd);

@@ -17,8 +17,8 @@ static luo_session_t *create(const char *name)
 
 static void socket_pair(int sv[2])
 {
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0,
-		     "socketpair: %s", strerror(errno));
+	assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0,
+		  "socketpair: %s", strerror(errno));
 }
 
 static void expect_name(luo_session_t *s, const char *expected)
@@ -26,7 +26,7 @@ static void expect_name(luo_session_t *s, const char *expected)
 	const char *name = NULL;
 
 	expect_ok(luo_session_get_name(s, &name));
-	cr_assert_str_eq(name, expected);
+	assert_str_eq(name, expected);
 }
 
 static void expect_direction(luo_session_t *s,
@@ -35,7 +35,7 @@ static void expect_direction(luo_session_t *s,
 	enum luo_session_direction dir = 0;
 
 	expect_ok(luo_session_get_direction(s, &dir));
-	cr_assert_eq(dir, expected);
+	assert_eq(dir, expected);
 }
 
 /* ---- adopt -------------------------------------------------------------- */
@@ -47,23 +47,23 @@ LUO_TEST(transfer, adopt_wraps_a_session_descriptor, LUO_ABI_MAINLINE)
 
 	expect_ok(luo_session_preserve_fd(s, memfd, 1));
 	copy = fcntl(luo_session_get_fd(s), F_DUPFD_CLOEXEC, 0);
-	cr_assert_geq(copy, 0);
+	assert_ge(copy, 0);
 	expect_ok(luo_session_adopt_fd(tb_ctx(), copy, &adopted));
-	cr_assert_not_null(adopted);
-	cr_assert_eq(luo_session_get_fd(adopted), copy, "the handle owns @fd");
+	assert_not_null(adopted);
+	assert_eq(luo_session_get_fd(adopted), copy, "the handle owns @fd");
 	expect_name(adopted, "tests.adopt");
 	expect_direction(adopted, LUO_SESSION_OUTGOING);
 	/* libluo knows no tokens of an adopted session... */
-	cr_assert_eq(luo_session_token_count(adopted), 0);
+	assert_eq(luo_session_token_count(adopted), 0);
 	/* ...so closing it needs FORCE. */
 	expect_ret(luo_session_close(adopted, 0), -EBUSY);
-	cr_assert(fd_is_open(copy));
+	assert_true(fd_is_open(copy));
 	expect_ok(luo_session_close(adopted, LUO_SESSION_CLOSE_FORCE));
-	cr_assert(!fd_is_open(copy), "the adopted fd was not closed");
+	assert_true(!fd_is_open(copy), "the adopted fd was not closed");
 	/* The original descriptor keeps the session and its file. */
-	cr_assert(tb_file_is_preserved(memfd));
+	assert_true(tb_file_is_preserved(memfd));
 	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
-	cr_assert(!tb_file_is_preserved(memfd));
+	assert_true(!tb_file_is_preserved(memfd));
 	xclose(memfd);
 }
 
@@ -77,13 +77,13 @@ LUO_TEST(transfer, adopted_session_learns_what_it_preserves, LUO_ABI_MAINLINE)
 	copy = fcntl(luo_session_get_fd(s), F_DUPFD_CLOEXEC, 0);
 	expect_ok(luo_session_adopt_fd(tb_ctx(), copy, &adopted));
 	expect_ok(luo_session_preserve_fd(adopted, other, 2));
-	cr_assert_eq(luo_session_token_count(adopted), 1);
+	assert_eq(luo_session_token_count(adopted), 1);
 	expect_ok(luo_session_token_lookup(adopted, 2, &state));
-	cr_assert_eq(state, LUO_TOKEN_PRESERVED);
+	assert_eq(state, LUO_TOKEN_PRESERVED);
 	expect_ret(luo_session_token_lookup(adopted, 1, &state), -ENOENT);
 	/* The kernel sees one session with both files. */
 	if (tb.fake)
-		cr_assert_eq(tb_fake_files_in("tests.adopt"), 2);
+		assert_eq(tb_fake_files_in("tests.adopt"), 2);
 	expect_ok(luo_session_close(adopted, LUO_SESSION_CLOSE_FORCE));
 	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
 	xclose(memfd);
@@ -97,7 +97,7 @@ LUO_TEST(transfer, adopt_rejects_what_is_not_a_session, LUO_ABI_MAINLINE)
 	int dev = open("/dev/null", O_RDWR | O_CLOEXEC);
 	struct tb_snapshot before;
 
-	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
 	socket_pair(sock);
 	tb_snapshot(&before);
 	expect_ret(luo_session_adopt_fd(tb_ctx(), memfd, &s), -EINVAL);
@@ -107,11 +107,11 @@ LUO_TEST(transfer, adopt_rejects_what_is_not_a_session, LUO_ABI_MAINLINE)
 	expect_ret(luo_session_adopt_fd(tb_ctx(), -1, &s), -EINVAL);
 	expect_ret(luo_session_adopt_fd(NULL, memfd, &s), -EINVAL);
 	expect_ret(luo_session_adopt_fd(tb_ctx(), memfd, NULL), -EINVAL);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 	/* On failure the descriptor is left open and untouched. */
-	cr_assert(fd_is_open(memfd) && fd_is_open(pipefd[0]) &&
-		  fd_is_open(sock[0]) && fd_is_open(dev));
+	assert_true(fd_is_open(memfd) && fd_is_open(pipefd[0]) &&
+		    fd_is_open(sock[0]) && fd_is_open(dev));
 	xclose(memfd);
 	xclose(pipefd[0]);
 	xclose(pipefd[1]);
@@ -136,8 +136,8 @@ LUO_TEST(transfer, adopt_rejects_a_session_of_another_kernel, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_create(other_ctx, "tests.foreign", &foreign));
 	copy = fcntl(luo_session_get_fd(foreign), F_DUPFD_CLOEXEC, 0);
 	expect_ret(luo_session_adopt_fd(tb_ctx(), copy, &s), -EINVAL);
-	cr_assert_eq(s, SENTINEL_PTR);
-	cr_assert(fd_is_open(copy));
+	assert_eq(s, SENTINEL_PTR);
+	assert_true(fd_is_open(copy));
 	xclose(copy);
 	expect_ok(luo_session_close(foreign, 0));
 	luo_ctx_unref(other_ctx);
@@ -183,20 +183,20 @@ LUO_TEST(transfer, send_and_recv_a_session, LUO_ABI_MAINLINE)
 	/* After a successful send, no FORCE is needed. */
 	expect_ok(luo_session_close(s, 0));
 	/* In flight, the session still holds its file. */
-	cr_assert(tb_file_is_preserved(memfd));
+	assert_true(tb_file_is_preserved(memfd));
 	expect_ok(luo_session_recv(tb_ctx(), sock[1], &got));
-	cr_assert_not_null(got);
+	assert_not_null(got);
 	expect_name(got, "tests.sent");
 	expect_direction(got, LUO_SESSION_OUTGOING);
-	cr_assert(has_cloexec(luo_session_get_fd(got)),
-		  "received session fd without FD_CLOEXEC");
-	cr_assert(tb_file_is_preserved(memfd));
+	assert_true(has_cloexec(luo_session_get_fd(got)),
+		    "received session fd without FD_CLOEXEC");
+	assert_true(tb_file_is_preserved(memfd));
 	if (tb.fake)
-		cr_assert_eq(tb_fake_files_in("tests.sent"), 1);
+		assert_eq(tb_fake_files_in("tests.sent"), 1);
 	/* The receiver's handle is adopted: FORCE to close it. */
 	expect_ret(luo_session_close(got, 0), -EBUSY);
 	expect_ok(luo_session_close(got, LUO_SESSION_CLOSE_FORCE));
-	cr_assert(!tb_file_is_preserved(memfd));
+	assert_true(!tb_file_is_preserved(memfd));
 	xclose(memfd);
 	xclose(sock[0]);
 	xclose(sock[1]);
@@ -211,8 +211,8 @@ LUO_TEST(transfer, send_over_seqpacket_and_datagram, LUO_ABI_MAINLINE)
 		luo_session_t *s = create("tests.sent"), *got = NULL;
 		int sock[2];
 
-		cr_assert_eq(socketpair(AF_UNIX, types[i] | SOCK_CLOEXEC, 0,
-					sock), 0);
+		assert_eq(socketpair(AF_UNIX, types[i] | SOCK_CLOEXEC, 0,
+				     sock), 0);
 		expect_ok(luo_session_send(s, sock[0]));
 		expect_ok(luo_session_recv(tb_ctx(), sock[1], &got));
 		expect_name(got, "tests.sent");
@@ -228,7 +228,7 @@ LUO_TEST(transfer, send_errors, LUO_ABI_MAINLINE)
 	luo_session_t *s = create("tests.send");
 	int memfd = memfd_pattern(1, 10), pipefd[2], sock[2];
 
-	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
 	socket_pair(sock);
 	expect_ok(luo_session_preserve_fd(s, memfd, 1));
 	expect_ret(luo_session_send(NULL, sock[0]), -EINVAL);
@@ -257,7 +257,7 @@ LUO_TEST(transfer, recv_from_a_closed_peer_is_econnreset, LUO_ABI_MAINLINE)
 	xclose(sock[1]);
 	tb_snapshot(&before);
 	expect_ret(luo_session_recv(tb_ctx(), sock[0], &s), -ECONNRESET);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 	xclose(sock[0]);
 }
@@ -280,10 +280,10 @@ LUO_TEST(transfer, recv_garbage_is_ebadmsg_and_leaks_nothing, LUO_ABI_MAINLINE)
 
 	socket_pair(sock);
 	/* Plain bytes, no descriptor. */
-	cr_assert_eq(write(sock[0], "hello, world", 12), 12);
+	assert_eq(write(sock[0], "hello, world", 12), 12);
 	tb_snapshot(&before);
 	expect_ret(luo_session_recv(tb_ctx(), sock[1], &s), -EBADMSG);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 	xclose(sock[0]);
 	xclose(sock[1]);
@@ -297,11 +297,11 @@ LUO_TEST(transfer, recv_garbage_is_ebadmsg_and_leaks_nothing, LUO_ABI_MAINLINE)
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
 	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
-	cr_assert_eq(sendmsg(sock[0], &msg, 0), 13, "sendmsg: %s",
-		     strerror(errno));
+	assert_eq(sendmsg(sock[0], &msg, 0), 13, "sendmsg: %s",
+		  strerror(errno));
 	tb_snapshot(&before);
 	expect_ret(luo_session_recv(tb_ctx(), sock[1], &s), -EBADMSG);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	tb_expect_unchanged(&before);
 	xclose(sock[0]);
 	xclose(sock[1]);
@@ -314,10 +314,10 @@ LUO_TEST(transfer, recv_null_arguments_are_einval, LUO_ABI_MAINLINE)
 	int sock[2];
 
 	socket_pair(sock);
-	cr_assert_eq(write(sock[0], "x", 1), 1);
+	assert_eq(write(sock[0], "x", 1), 1);
 	expect_ret(luo_session_recv(NULL, sock[1], &s), -EINVAL);
 	expect_ret(luo_session_recv(tb_ctx(), sock[1], NULL), -EINVAL);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	xclose(sock[0]);
 	xclose(sock[1]);
 }
@@ -351,22 +351,22 @@ LUO_TEST(transfer, a_context_without_the_device_refuses_what_needs_it,
 	(void)tb_ctx();
 	vmm = new_deviceless_ctx();
 	expect_ok(luo_ctx_get_abi(vmm, &abi));
-	cr_assert_eq(abi, LUO_ABI_MAINLINE);
+	assert_eq(abi, LUO_ABI_MAINLINE);
 	expect_ret(luo_session_create(vmm, "tests.nodev", &s), -ENODEV);
 	expect_ret(luo_session_retrieve(vmm, "tests.nodev", &s), -ENODEV);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 	expect_ret(luo_get_state(vmm, &state), -ENODEV);
-	cr_assert_eq(state, (enum luo_state)SENTINEL_INT);
+	assert_eq(state, (enum luo_state)SENTINEL_INT);
 	expect_ret(luo_fd_preserve(vmm, memfd, 1), -ENODEV);
 	expect_ret(luo_fd_restore(vmm, 1, &fd), -ENODEV);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	expect_ret(luo_prepare(vmm), -ENODEV);
 	expect_ret(luo_cancel(vmm), -ENODEV);
 	expect_ret(luo_finish(vmm), -ENODEV);
 	expect_ret(luo_fd_unpreserve(vmm, 1), -ENODEV);
 	/* the bookkeeping needs no device */
-	cr_assert_eq(luo_token_count(vmm), 0);
-	cr_assert(!tb_file_is_preserved(memfd));
+	assert_eq(luo_token_count(vmm), 0);
+	assert_true(!tb_file_is_preserved(memfd));
 	luo_ctx_unref(vmm);
 	xclose(memfd);
 }
@@ -388,18 +388,18 @@ LUO_TEST(transfer, agent_hands_a_session_to_a_context_without_the_device,
 	expect_direction(vmm_side, LUO_SESSION_OUTGOING);
 	/* the receiver preserves its own memory in the agent's session */
 	expect_ok(luo_session_preserve_fd(vmm_side, memfd, 7));
-	cr_assert(tb_file_is_preserved(memfd));
-	cr_assert_eq(luo_session_token_count(vmm_side), 1);
+	assert_true(tb_file_is_preserved(memfd));
+	assert_eq(luo_session_token_count(vmm_side), 1);
 	xclose(sock[0]);
 	xclose(sock[1]);
 	if (!tb.fake) {
 		expect_ok(luo_session_close(vmm_side, LUO_SESSION_CLOSE_FORCE));
-		cr_assert(!tb_file_is_preserved(memfd));
+		assert_true(!tb_file_is_preserved(memfd));
 		luo_ctx_unref(vmm);
 		xclose(memfd);
 		return;
 	}
-	cr_assert_eq(tb_fake_files_in("tests.handoff"), 1);
+	assert_eq(tb_fake_files_in("tests.handoff"), 1);
 	tb_kexec();
 	/* the receiver's handles belong to the old boot now */
 	expect_ok(luo_session_close(vmm_side, LUO_SESSION_CLOSE_FORCE));
@@ -431,10 +431,10 @@ LUO_TEST(transfer, a_session_outlives_the_device_holder, LUO_ABI_MAINLINE)
 	/* the agent lets go of /dev/liveupdate */
 	tb_drop_ctx();
 	expect_ok(luo_session_preserve_fd(vmm_side, memfd, 9));
-	cr_assert_eq(luo_session_token_count(vmm_side), 1);
+	assert_eq(luo_session_token_count(vmm_side), 1);
 	/* and the device is free for someone else */
 	expect_ok(luo_ctx_new(tb.opts, &again));
-	cr_assert(tb.fake == NULL || tb_fake_files_in("tests.outlive") == 1);
+	assert_true(tb.fake == NULL || tb_fake_files_in("tests.outlive") == 1);
 	luo_ctx_unref(again);
 	expect_ok(luo_session_close(vmm_side, LUO_SESSION_CLOSE_FORCE));
 	luo_ctx_unref(vmm);
@@ -459,17 +459,17 @@ LUO_TEST(transfer, close_device_keeps_the_sessions, LUO_ABI_MAINLINE)
 	expect_ret(luo_ctx_close_device(agent), -ENODEV);
 	expect_ret(luo_session_create(agent, "tests.closedev2", &none), -ENODEV);
 	expect_ret(luo_session_retrieve(agent, "tests.closedev", &none), -ENODEV);
-	cr_assert_eq(none, SENTINEL_PTR);
+	assert_eq(none, SENTINEL_PTR);
 	expect_ret(luo_get_state(agent, &state), -ENODEV);
-	cr_assert_eq(state, (enum luo_state)SENTINEL_INT);
+	assert_eq(state, (enum luo_state)SENTINEL_INT);
 	/* the session still works, and the device is free for tb_ctx() */
 	expect_ok(luo_session_preserve_fd(s, b, 2));
-	cr_assert_eq(luo_session_token_count(s), 2);
-	cr_assert(tb_file_is_preserved(a));
-	cr_assert(tb_file_is_preserved(b));
+	assert_eq(luo_session_token_count(s), 2);
+	assert_true(tb_file_is_preserved(a));
+	assert_true(tb_file_is_preserved(b));
 	if (!tb.fake) {
 		expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
-		cr_assert(!tb_file_is_preserved(a));
+		assert_true(!tb_file_is_preserved(a));
 	} else {
 		tb_kexec();
 		expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));

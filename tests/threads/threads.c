@@ -6,15 +6,17 @@
  * all threads are done, libluo's bookkeeping must match what the fake kernel
  * holds.  Meant to run under ThreadSanitizer as well (-Db_sanitize=thread).
  *
- * Not a Criterion program: Criterion cannot start under ThreadSanitizer
- * (its process arena does not fit next to TSan's shadow memory; upstream
- * Snaipe/Criterion#274).  It prints TAP instead.  Each scenario runs in a
- * child process forked while the parent is still single-threaded, so that a
- * crash, a sanitizer report (TSan exits 66, LSan 23) or a failed check in
- * one scenario shows as "not ok" for that scenario alone.
+ * Each scenario is a test of the harness (tests/harness), so it runs in a
+ * child process forked while the parent is still single-threaded: a crash,
+ * a sanitizer report (TSan exits 66, LSan 23) or a failed check in one
+ * scenario fails that scenario alone.  This suite was the reason for a
+ * harness of our own: Criterion cannot start under ThreadSanitizer
+ * (Snaipe/Criterion#274).
  *
- * Worker threads never exit on a failed check: they record their first
- * failure, which the scenario's main thread checks after joining them.
+ * Worker threads never assert (a failed assertion would end the scenario
+ * before the other threads are joined and checked): they record their
+ * first failure, which the scenario's main thread asserts on after joining
+ * them.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,71 +28,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libluo.h>
 #include <libluo-fake.h>
 
+#include "expect.h"
 #include "fd-count.h"
+#include "harness.h"
 #include "leak-check.h"
 #include "rng.h"
-
-#define SENTINEL_PTR ((void *)(uintptr_t)0x5e57)
-
-/* ---- a minimal harness -------------------------------------------------- */
-
-static const char *current_scenario = "?";
-
-/* Fails the scenario (only from its main thread). */
-static void __attribute__((noreturn, format(printf, 3, 4)))
-die_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stdout, "# %s: %s:%d: ", current_scenario, file, line);
-	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
-	va_end(ap);
-	fprintf(stdout, "\n");
-	fflush(stdout);
-	exit(1);
-}
-
-#define REQUIRE(cond, ...)                                               \
-	do {                                                             \
-		if (!(cond))                                             \
-			die_at(__FILE__, __LINE__, __VA_ARGS__);         \
-	} while (0)
-
-/* A libluo call that must return @expected. */
-#define REQUIRE_RET(call, expected)                                      \
-	do {                                                             \
-		int r_ = (call);                                         \
-		REQUIRE(r_ == (expected), "%s returned %d (%s), expected %d", \
-			#call, r_, r_ < 0 ? strerror(-r_) : "ok",         \
-			(expected));                                     \
-	} while (0)
-
-#define REQUIRE_OK(call) REQUIRE_RET(call, 0)
-#define REQ_EQ(a, b, ...)                                                \
-	REQUIRE((a) == (b), "(" #a ") == (" #b ") is false. " __VA_ARGS__)
-#define REQ_GT(a, b, ...)                                                \
-	REQUIRE((a) > (b), "(" #a ") > (" #b ") is false. " __VA_ARGS__)
-#define REQ_NN(p) REQUIRE((p) != NULL, #p " is NULL")
-#define REQ_STRNE(a, b, ...)                                             \
-	REQUIRE(strcmp((a), (b)) != 0, __VA_ARGS__)
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stdout, "# %s: ", current_scenario);
-	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
-	va_end(ap);
-	fprintf(stdout, "\n");
-}
 
 /* The scenario's fake kernel and the options that reach it. */
 static luo_fake_t *fake;
@@ -100,7 +47,7 @@ static luo_ctx_t *new_ctx(void)
 {
 	luo_ctx_t *ctx = NULL;
 
-	REQUIRE_OK(luo_ctx_new(opts, &ctx));
+	expect_ok(luo_ctx_new(opts, &ctx));
 	return ctx;
 }
 
@@ -141,7 +88,8 @@ struct worker {
 	char failure[256];    /* first failure, "" if none */
 };
 
-static void fail(struct worker *w, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3)))
+worker_fail(struct worker *w, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -155,7 +103,7 @@ static void fail(struct worker *w, const char *fmt, ...)
 #define CHECK(w, cond, ...)                                              \
 	do {                                                             \
 		if (!(cond))                                             \
-			fail((w), __VA_ARGS__);                          \
+			worker_fail((w), __VA_ARGS__);                   \
 	} while (0)
 
 static int new_memfd(struct worker *w)
@@ -163,7 +111,7 @@ static int new_memfd(struct worker *w)
 	int fd = memfd_create("threads", MFD_CLOEXEC);
 
 	if (fd < 0 || ftruncate(fd, 64) < 0)
-		fail(w, "memfd: %s", strerror(errno));
+		worker_fail(w, "memfd: %s", strerror(errno));
 	return fd;
 }
 
@@ -517,14 +465,14 @@ static void expect_same_tokens(uint64_t *got, int ngot, uint64_t *want,
 {
 	int i;
 
-	REQ_EQ(ngot, nwant, "%s: %d tokens, expected %d", what, ngot,
-		     nwant);
+	assert_eq(ngot, nwant, "%s: %d tokens, expected %d", what, ngot,
+			nwant);
 	if (!ngot)
 		return; /* and the arrays may be NULL */
 	qsort(got, (size_t)ngot, sizeof(*got), cmp_u64);
 	qsort(want, (size_t)nwant, sizeof(*want), cmp_u64);
 	for (i = 0; i < ngot; i++)
-		REQ_EQ(got[i], want[i], "%s: token %d differs", what, i);
+		assert_eq(got[i], want[i], "%s: token %d differs", what, i);
 }
 
 struct token_vec {
@@ -558,29 +506,29 @@ static void expect_bookkeeping_matches(luo_ctx_t *ctx, struct worker *w,
 	uint64_t *from_fake;
 	int nfake = 0;
 
-	REQUIRE_OK(luo_fake_foreach_file(fake, held_cb, &h));
-	REQ_EQ(h.n, luo_fake_file_count(fake));
+	expect_ok(luo_fake_foreach_file(fake, held_cb, &h));
+	assert_eq(h.n, luo_fake_file_count(fake));
 
 	/* The original API: libluo's tokens == the workers' == the fake's
 	 * libluo.tok.<hex> sessions. */
-	REQUIRE_OK(luo_token_foreach(ctx, vec_cb, &seed));
-	REQ_EQ(luo_token_count(ctx), seed.n);
+	expect_ok(luo_token_foreach(ctx, vec_cb, &seed));
+	assert_eq(luo_token_count(ctx), seed.n);
 	for (i = 0; i < nworkers; i++)
 		for (j = 0; j < w[i].nseed; j++)
 			vec_cb(w[i].seed[j], LUO_TOKEN_PRESERVED, &want);
 	from_fake = calloc((size_t)h.n + 1, sizeof(*from_fake));
-	REQ_NN(from_fake);
+	assert_not_null(from_fake);
 	for (i = 0; i < h.n; i++) {
 		if (!strncmp(h.files[i].session, "libluo.tok.", 11))
 			from_fake[nfake++] = strtoull(h.files[i].session + 11,
 						      NULL, 16);
-		REQ_STRNE(h.files[i].session, "libluo.manifest",
-				  "a manifest is left after cancel");
+		assert_str_ne(h.files[i].session, "libluo.manifest",
+				      "a manifest is left after cancel");
 	}
 	{
 		uint64_t *copy = malloc(((size_t)want.n + 1) * sizeof(*copy));
 
-		REQ_NN(copy);
+		assert_not_null(copy);
 		if (want.n)
 			memcpy(copy, want.v, (size_t)want.n * sizeof(*copy));
 		expect_same_tokens(seed.v, seed.n, want.v, want.n,
@@ -600,8 +548,8 @@ static void expect_bookkeeping_matches(luo_ctx_t *ctx, struct worker *w,
 
 			nsessions++;
 			session_files += o->ntokens;
-			REQUIRE_OK(luo_session_token_foreach(o->s, vec_cb, &got));
-			REQ_EQ(luo_session_token_count(o->s), got.n);
+			expect_ok(luo_session_token_foreach(o->s, vec_cb, &got));
+			assert_eq(luo_session_token_count(o->s), got.n);
 			for (k = 0; k < h.n; k++)
 				if (!strcmp(h.files[k].session, o->name))
 					vec_cb(h.files[k].token,
@@ -618,13 +566,13 @@ static void expect_bookkeeping_matches(luo_ctx_t *ctx, struct worker *w,
 	}
 	note("end state: %d token(s) of the original API, %d session(s) "
 		    "holding %d file(s)", want.n, nsessions, session_files);
-	REQ_GT(want.n + session_files, 0, "the workers kept nothing: "
-		     "the check would be vacuous");
-	REQ_EQ(h.n, want.n + session_files,
-		     "the fake holds %d files, libluo knows %d", h.n,
-		     want.n + session_files);
-	REQ_EQ(luo_fake_session_count(fake, LUO_SESSION_OUTGOING),
-		     want.n + nsessions);
+	assert_gt(want.n + session_files, 0, "the workers kept nothing: "
+			"the check would be vacuous");
+	assert_eq(h.n, want.n + session_files,
+			"the fake holds %d files, libluo knows %d", h.n,
+			want.n + session_files);
+	assert_eq(luo_fake_session_count(fake, LUO_SESSION_OUTGOING),
+			want.n + nsessions);
 	free(h.files);
 	free(seed.v);
 	free(want.v);
@@ -642,8 +590,8 @@ static void run(bool with_state)
 	enum luo_state state = 0;
 	int i, j, busy = 0;
 
-	REQ_EQ(pthread_barrier_init(&start, NULL,
-				    NWORKERS + (with_state ? 1 : 0)), 0);
+	assert_eq(pthread_barrier_init(&start, NULL,
+				       NWORKERS + (with_state ? 1 : 0)), 0);
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < NWORKERS; i++) {
 		w[i].id = i;
@@ -654,29 +602,29 @@ static void run(bool with_state)
 		pthread_mutex_init(&w[i].lock, NULL);
 	}
 	for (i = 0; i < NWORKERS; i++)
-		REQ_EQ(pthread_create(&threads[i], NULL, worker_main, &w[i]),
-		       0);
+		assert_eq(pthread_create(&threads[i], NULL, worker_main, &w[i]),
+			  0);
 	if (with_state) {
 		st.ctx = ctx;
 		st.start = &start;
-		REQ_EQ(pthread_create(&state_tid, NULL, state_main, &st), 0);
+		assert_eq(pthread_create(&state_tid, NULL, state_main, &st), 0);
 	}
 	for (i = 0; i < NWORKERS; i++)
-		REQ_EQ(pthread_join(threads[i], NULL), 0);
+		assert_eq(pthread_join(threads[i], NULL), 0);
 	if (with_state) {
-		REQ_EQ(pthread_join(state_tid, NULL), 0);
-		REQ_EQ(st.failure[0], '\0', "state thread: %s", st.failure);
-		REQ_EQ(st.rounds_done, 40);
+		assert_eq(pthread_join(state_tid, NULL), 0);
+		assert_eq(st.failure[0], '\0', "state thread: %s", st.failure);
+		assert_eq(st.rounds_done, 40);
 	}
 	pthread_barrier_destroy(&start);
 
 	for (i = 0; i < NWORKERS; i++) {
-		REQ_EQ(w[i].failure[0], '\0', "worker %d: %s", i,
-		       w[i].failure);
+		assert_eq(w[i].failure[0], '\0', "worker %d: %s", i,
+			  w[i].failure);
 		busy += w[i].busy_seen;
 	}
 	if (!with_state)
-		REQ_EQ(busy, 0);
+		assert_eq(busy, 0);
 	note("handed-over closes by worker 0: %d, -EBUSY while prepared: %d",
 	     w[0].closed_for_others, busy);
 
@@ -684,26 +632,26 @@ static void run(bool with_state)
 	 * here, this thread being their only user now. */
 	for (i = 0; i < NWORKERS; i++) {
 		for (j = 0; j < w[i].nmail; j++)
-			REQUIRE_OK(luo_session_close(w[i].mailbox[j],
-						     LUO_SESSION_CLOSE_FORCE));
+			expect_ok(luo_session_close(w[i].mailbox[j],
+						    LUO_SESSION_CLOSE_FORCE));
 		w[i].nmail = 0;
 		pthread_mutex_destroy(&w[i].lock);
 	}
 
-	REQUIRE_OK(luo_get_state(ctx, &state));
-	REQ_EQ(state, LUO_STATE_NORMAL);
+	expect_ok(luo_get_state(ctx, &state));
+	assert_eq(state, LUO_STATE_NORMAL);
 	expect_bookkeeping_matches(ctx, w, NWORKERS);
 
 	/* Tear down: everything goes, in the kernel too. */
 	for (i = 0; i < NWORKERS; i++)
 		for (j = 0; j < w[i].nsessions; j++)
-			REQUIRE_OK(luo_session_close(w[i].sessions[j].s,
-						     LUO_SESSION_CLOSE_FORCE));
-	REQ_EQ(luo_fake_session_count(fake, LUO_SESSION_OUTGOING),
-	       luo_token_count(ctx));
+			expect_ok(luo_session_close(w[i].sessions[j].s,
+						    LUO_SESSION_CLOSE_FORCE));
+	assert_eq(luo_fake_session_count(fake, LUO_SESSION_OUTGOING),
+		  luo_token_count(ctx));
 	luo_ctx_unref(ctx);
-	REQ_EQ(luo_fake_file_count(fake), 0);
-	REQ_EQ(luo_fake_session_count(fake, LUO_SESSION_OUTGOING), 0);
+	assert_eq(luo_fake_file_count(fake), 0);
+	assert_eq(luo_fake_session_count(fake, LUO_SESSION_OUTGOING), 0);
 }
 
 static void mixed_operations_on_one_context(void)
@@ -765,111 +713,65 @@ static void references_from_many_threads(void)
 	luo_ctx_t *ctx = new_ctx(), *other = SENTINEL_PTR;
 	int i;
 
-	REQ_EQ(pthread_barrier_init(&start, NULL, NWORKERS), 0);
+	assert_eq(pthread_barrier_init(&start, NULL, NWORKERS), 0);
 	for (i = 0; i < NWORKERS; i++) {
 		memset(&args[i], 0, sizeof(args[i]));
 		args[i].ctx = luo_ctx_ref(ctx);
 		args[i].start = &start;
 		args[i].id = i;
-		REQ_EQ(pthread_create(&threads[i], NULL, ref_main, &args[i]),
-		       0);
+		assert_eq(pthread_create(&threads[i], NULL, ref_main, &args[i]),
+			  0);
 	}
 	/* Our own reference goes while they run. */
 	luo_ctx_unref(ctx);
 	for (i = 0; i < NWORKERS; i++) {
-		REQ_EQ(pthread_join(threads[i], NULL), 0);
-		REQ_EQ(args[i].failure[0], '\0', "thread %d: %s", i,
-		       args[i].failure);
+		assert_eq(pthread_join(threads[i], NULL), 0);
+		assert_eq(args[i].failure[0], '\0', "thread %d: %s", i,
+			  args[i].failure);
 	}
 	pthread_barrier_destroy(&start);
 	/* The last unref closed the device: a new context can open it. */
-	REQUIRE_OK(luo_ctx_new(opts, &other));
+	expect_ok(luo_ctx_new(opts, &other));
 	luo_ctx_unref(other);
 }
 
-/* ---- main --------------------------------------------------------------- */
+/* ---- the tests ---------------------------------------------------------- */
 
-static const struct scenario {
-	const char *name;
-	void (*fn)(void);
-} scenarios[] = {
-	{ "mixed_operations_on_one_context", mixed_operations_on_one_context },
-	{ "mixed_operations_while_preparing_and_cancelling",
-	  mixed_operations_while_preparing_and_cancelling },
-	{ "references_from_many_threads", references_from_many_threads },
-};
-#define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
-
-/* In the child: one scenario on a fresh fake; exit status 0 = pass. */
-static void __attribute__((noreturn)) run_scenario(const struct scenario *sc)
+/* One scenario on a fresh fake, in a process of its own (the harness
+ * forks): descriptors and (under ASan) memory must not leak. */
+static void run_scenario(void (*fn)(void))
 {
 	int fds_before = fd_count(), fds_after;
 	char list[2048];
 
-	current_scenario = sc->name;
-	REQUIRE(fds_before >= 0, "cannot count descriptors");
-	REQUIRE_OK(luo_fake_new(LUO_ABI_MAINLINE, &fake));
-	REQUIRE_OK(luo_ctx_opts_new(&opts));
-	REQUIRE_OK(luo_ctx_opts_set_fake(opts, fake));
-	sc->fn();
+	assert_true(fds_before >= 0, "cannot count descriptors");
+	expect_ok(luo_fake_new(LUO_ABI_MAINLINE, &fake));
+	expect_ok(luo_ctx_opts_new(&opts));
+	expect_ok(luo_ctx_opts_set_fake(opts, fake));
+	fn();
 	luo_ctx_opts_free(opts);
 	fake = luo_fake_unref(fake);
 	fds_after = fd_count();
 	if (fds_after != fds_before) {
 		fd_describe(list, sizeof(list));
-		die_at(__FILE__, __LINE__, "descriptor leak: %d before, %d "
-		       "after: %s", fds_before, fds_after, list);
+		fail("descriptor leak: %d before, %d after: %s", fds_before,
+		     fds_after, list);
 	}
-	REQUIRE(leak_check() == 0, "memory leak (LeakSanitizer report on "
-		"stderr)");
-	fflush(stdout);
-	/* exit(), not _exit(): sanitizers report (and set the status) at
-	 * exit. */
-	exit(0);
+	assert_true(leak_check() == 0, "memory leak (LeakSanitizer report on "
+		    "stderr)");
 }
 
-int main(int argc, char *argv[])
+TEST(threads, mixed_operations_on_one_context)
 {
-	size_t i;
-	int failed = 0;
+	run_scenario(mixed_operations_on_one_context);
+}
 
-	(void)argc;
-	(void)argv;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("1..%zu\n", N_SCENARIOS);
-	for (i = 0; i < N_SCENARIOS; i++) {
-		int status = 0;
-		pid_t pid;
+TEST(threads, mixed_operations_while_preparing_and_cancelling)
+{
+	run_scenario(mixed_operations_while_preparing_and_cancelling);
+}
 
-		fflush(NULL);
-		pid = fork();
-		if (pid < 0) {
-			printf("Bail out! fork: %s\n", strerror(errno));
-			return 1;
-		}
-		if (pid == 0)
-			run_scenario(&scenarios[i]);
-		if (waitpid(pid, &status, 0) != pid) {
-			printf("Bail out! waitpid: %s\n", strerror(errno));
-			return 1;
-		}
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-			printf("ok %zu - %s\n", i + 1, scenarios[i].name);
-		} else {
-			failed++;
-			if (WIFSIGNALED(status))
-				printf("not ok %zu - %s (killed by signal %d)\n",
-				       i + 1, scenarios[i].name,
-				       WTERMSIG(status));
-			else
-				printf("not ok %zu - %s (exit status %d%s)\n",
-				       i + 1, scenarios[i].name,
-				       WEXITSTATUS(status),
-				       WEXITSTATUS(status) == 66 ?
-					       ": ThreadSanitizer report" :
-				       WEXITSTATUS(status) == 23 ?
-					       ": LeakSanitizer report" : "");
-		}
-	}
-	return failed ? 1 : 0;
+TEST(threads, references_from_many_threads)
+{
+	run_scenario(references_from_many_threads);
 }

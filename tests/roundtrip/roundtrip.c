@@ -33,15 +33,15 @@ static void rt_make(struct rt_file *f, struct rng *r, uint64_t token,
 	f->len = len;
 	f->offset = offset;
 	f->data = malloc(len ? len : 1);
-	cr_assert_not_null(f->data);
+	assert_not_null(f->data);
 	rng_fill(r, f->data, len);
 	f->fd = memfd_with("roundtrip", f->data, len, offset,
 			   MFD_CLOEXEC | (add_seals ? MFD_ALLOW_SEALING : 0));
 	if (add_seals)
-		cr_assert_eq(fcntl(f->fd, F_ADD_SEALS, add_seals), 0,
-			     "F_ADD_SEALS: %s", strerror(errno));
+		assert_eq(fcntl(f->fd, F_ADD_SEALS, add_seals), 0,
+			  "F_ADD_SEALS: %s", strerror(errno));
 	f->seals = fcntl(f->fd, F_GET_SEALS);
-	cr_assert_geq(f->seals, 0);
+	assert_ge(f->seals, 0);
 }
 
 /* @fd is @f after the update. */
@@ -49,16 +49,16 @@ static void rt_check(const struct rt_file *f, int fd)
 {
 	int seals = fcntl(fd, F_GET_SEALS);
 
-	cr_assert(!same_inode(fd, f->fd), "token %#llx: the old file came back",
-		  (unsigned long long)f->token);
+	assert_true(!same_inode(fd, f->fd), "token %#llx: the old file came back",
+		    (unsigned long long)f->token);
 	expect_file_content(fd, f->data, f->len, f->offset);
-	cr_assert_eq(seals, f->seals, "token %#llx: seals %#x, expected %#x",
-		     (unsigned long long)f->token, seals, f->seals);
+	assert_eq(seals, f->seals, "token %#llx: seals %#x, expected %#x",
+		  (unsigned long long)f->token, seals, f->seals);
 	if (f->seals & F_SEAL_WRITE) {
 		char byte = 0;
 
-		cr_assert_neq(pwrite(fd, &byte, 1, 0), 1,
-			      "wrote to a write-sealed file");
+		assert_ne(pwrite(fd, &byte, 1, 0), 1,
+			  "wrote to a write-sealed file");
 	}
 }
 
@@ -83,7 +83,7 @@ static luo_session_t *retrieve(const char *name)
 
 	expect_ok(luo_session_retrieve(tb_ctx(), name, &s));
 	expect_ok(luo_session_get_direction(s, &dir));
-	cr_assert_eq(dir, LUO_SESSION_INCOMING);
+	assert_eq(dir, LUO_SESSION_INCOMING);
 	return s;
 }
 
@@ -92,7 +92,7 @@ static void expect_no_session(const char *name)
 	luo_session_t *s = SENTINEL_PTR;
 
 	expect_ret(luo_session_retrieve(tb_ctx(), name, &s), -ENOENT);
-	cr_assert_eq(s, SENTINEL_PTR);
+	assert_eq(s, SENTINEL_PTR);
 }
 
 static void close_force(luo_session_t *s)
@@ -124,7 +124,7 @@ RT_TEST(sessions_carry_bytes_sizes_offsets_and_seals)
 
 	tb_require_fake("needs a kexec");
 	rng_init(&r, 0x12345);
-	cr_log_info("seed 0x12345");
+	note("seed 0x12345");
 	rt_make(&alpha[0], &r, 1, 4096, 1234, 0);
 	rt_make(&alpha[1], &r, 2, 5 * MiB + 123, 3 * MiB + 7, 0);
 	rt_make(&alpha[2], &r, 3, 0, 0, 0);
@@ -143,16 +143,16 @@ RT_TEST(sessions_carry_bytes_sizes_offsets_and_seals)
 	for (i = 0; i < 2; i++)
 		expect_ok(luo_session_preserve_fd(b, beta[i].fd,
 						  beta[i].token));
-	cr_assert_eq(luo_fake_file_count(tb.fake), 7);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 3);
+	assert_eq(luo_fake_file_count(tb.fake), 7);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 3);
 
 	tb_kexec();
 	close_force(a);
 	close_force(b);
 	close_force(e);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 3);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 0);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 7);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 3);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 0);
+	assert_eq(luo_fake_file_count(tb.fake), 7);
 
 	/* Any order: beta first, alpha backwards. */
 	in = retrieve("rt.beta");
@@ -169,12 +169,12 @@ RT_TEST(sessions_carry_bytes_sizes_offsets_and_seals)
 
 	in = retrieve("rt.empty");
 	expect_ret(luo_session_retrieve_fd(in, 0, &none), -ENOENT);
-	cr_assert_eq(none, SENTINEL_INT);
+	assert_eq(none, SENTINEL_INT);
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
 
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
+	assert_eq(luo_fake_file_count(tb.fake), 0);
 	for (i = 0; i < 5; i++)
 		rt_free(&alpha[i]);
 	for (i = 0; i < 2; i++)
@@ -196,7 +196,7 @@ RT_TEST(writes_after_preserve_are_carried)
 	/* New bytes within the (frozen) size, written after preserving. */
 	for (i = 0; i < f.len; i += 1000)
 		f.data[i] ^= 0xff;
-	cr_assert_eq(pwrite(f.fd, f.data, f.len, 0), (ssize_t)f.len);
+	assert_eq(pwrite(f.fd, f.data, f.len, 0), (ssize_t)f.len);
 	tb_kexec();
 	close_force(s);
 	in = retrieve("rt.late");
@@ -224,7 +224,7 @@ RT_TEST(a_session_closed_before_kexec_does_not_survive)
 	tb_kexec();
 	close_force(kept);
 	expect_no_session("rt.gone");
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
 	in = retrieve("rt.kept");
 	retrieve_and_check(in, &g);
 	expect_ok(luo_session_finish(in));
@@ -244,10 +244,10 @@ RT_TEST(a_sent_session_survives_with_its_receiver)
 	rng_init(&r, 6);
 	rt_make(&f, &r, 1, 300, 3, 0);
 	rt_make(&g, &r, 2, 400, 4, 0);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock),
-		     0);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock2),
-		     0);
+	assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock),
+		  0);
+	assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock2),
+		  0);
 	s = create("rt.sent");
 	t = create("rt.inflight");
 	expect_ok(luo_session_preserve_fd(s, f.fd, 1));
@@ -312,7 +312,7 @@ RT_TEST(two_kexecs_in_a_row_leave_nothing_stale)
 	retrieve_and_check(in, &only1);
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
-	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(luo_fake_file_count(tb.fake), 0);
 
 	s = create("rt.s");
 	expect_ok(luo_session_preserve_fd(s, boot2[0].fd, 1));
@@ -322,17 +322,17 @@ RT_TEST(two_kexecs_in_a_row_leave_nothing_stale)
 
 	/* Boot 3: the new "rt.s" only; token 2 of boot 1 is gone. */
 	expect_no_session("rt.only1");
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 2);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
+	assert_eq(luo_fake_file_count(tb.fake), 2);
 	in = retrieve("rt.s");
 	retrieve_and_check(in, &boot2[0]);
 	retrieve_and_check(in, &boot2[1]);
 	fd = SENTINEL_INT;
 	expect_ret(luo_session_retrieve_fd(in, 2, &fd), -ENOENT);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
-	cr_assert_eq(luo_fake_get_boot(tb.fake), 2);
+	assert_eq(luo_fake_get_boot(tb.fake), 2);
 	rt_free(&boot1[0]);
 	rt_free(&boot1[1]);
 	rt_free(&boot2[0]);
@@ -381,8 +381,8 @@ RT_TEST(unfinished_incoming_sessions_are_discarded_at_the_next_kexec)
 	in = retrieve("rt.next");
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
+	assert_eq(luo_fake_file_count(tb.fake), 0);
 	/* The file taken in boot 2 is still the caller's. */
 	rt_check(&f[1], fd);
 	xclose(fd);
@@ -397,8 +397,8 @@ static void expect_state(enum luo_state expected)
 	enum luo_state state = 0;
 
 	expect_ok(luo_get_state(tb_ctx(), &state));
-	cr_assert_eq(state, expected, "state %s, expected %s",
-		     luo_state_to_string(state), luo_state_to_string(expected));
+	assert_eq(state, expected, "state %s, expected %s",
+		  luo_state_to_string(state), luo_state_to_string(expected));
 }
 
 LUO_TEST_BOTH(roundtrip_seed, tokens_carry_bytes_sizes_offsets_and_seals,
@@ -426,22 +426,22 @@ LUO_TEST_BOTH(roundtrip_seed, tokens_carry_bytes_sizes_offsets_and_seals,
 
 	expect_state(LUO_STATE_UPDATED);
 	/* Mainline: known from libluo's manifest; RFC: not listable. */
-	cr_assert_eq(luo_token_count(tb_ctx()),
-		     tb.abi == LUO_ABI_MAINLINE ? 5 : 0);
+	assert_eq(luo_token_count(tb_ctx()),
+		  tb.abi == LUO_ABI_MAINLINE ? 5 : 0);
 	fd = SENTINEL_INT;
 	expect_ret(luo_fd_restore(tb_ctx(), 42, &fd), -ENOENT);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	for (i = 4; i >= 0; i--) {
 		expect_ok(luo_fd_restore(tb_ctx(), f[i].token, &fd));
 		rt_check(&f[i], fd);
 		xclose(fd);
 		expect_ok(luo_token_lookup(tb_ctx(), f[i].token, &ts));
-		cr_assert_eq(ts, LUO_TOKEN_RESTORED);
+		assert_eq(ts, LUO_TOKEN_RESTORED);
 	}
 	expect_ok(luo_finish(tb_ctx()));
 	expect_state(LUO_STATE_NORMAL);
 	if (tb.abi == LUO_ABI_MAINLINE)
-		cr_assert_eq(luo_fake_file_count(tb.fake), 0);
+		assert_eq(luo_fake_file_count(tb.fake), 0);
 	for (i = 0; i < 6; i++)
 		rt_free(&f[i]);
 }
@@ -475,7 +475,7 @@ LUO_TEST_BOTH(roundtrip_seed, two_updates_in_a_row_leave_nothing_stale,
 	/* Token 1 is free for a new file; token 3 is new. */
 	expect_ok(luo_fd_preserve(tb_ctx(), a2.fd, 1));
 	expect_ok(luo_fd_preserve(tb_ctx(), c2.fd, 3));
-	cr_assert_eq(luo_token_count(tb_ctx()), 2);
+	assert_eq(luo_token_count(tb_ctx()), 2);
 	expect_ok(luo_prepare(tb_ctx()));
 	tb_kexec();
 
@@ -483,11 +483,11 @@ LUO_TEST_BOTH(roundtrip_seed, two_updates_in_a_row_leave_nothing_stale,
 	expect_state(LUO_STATE_UPDATED);
 	expect_ret(luo_token_lookup(tb_ctx(), 2, &ts), -ENOENT);
 	if (tb.abi == LUO_ABI_MAINLINE) {
-		cr_assert_eq(luo_token_count(tb_ctx()), 2);
+		assert_eq(luo_token_count(tb_ctx()), 2);
 		expect_ok(luo_token_lookup(tb_ctx(), 1, &ts));
-		cr_assert_eq(ts, LUO_TOKEN_INCOMING);
+		assert_eq(ts, LUO_TOKEN_INCOMING);
 	} else {
-		cr_assert_eq(luo_token_count(tb_ctx()), 0);
+		assert_eq(luo_token_count(tb_ctx()), 0);
 	}
 	expect_ok(luo_fd_restore(tb_ctx(), 1, &fd));
 	rt_check(&a2, fd);
@@ -497,7 +497,7 @@ LUO_TEST_BOTH(roundtrip_seed, two_updates_in_a_row_leave_nothing_stale,
 	xclose(fd);
 	fd = SENTINEL_INT;
 	expect_ret(luo_fd_restore(tb_ctx(), 2, &fd), -ENOENT);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	expect_ok(luo_finish(tb_ctx()));
 	rt_free(&a1);
 	rt_free(&b1);
@@ -522,10 +522,10 @@ LUO_TEST_BOTH(roundtrip_seed, an_unfinished_update_is_discarded_at_the_next,
 	/* No finish, no prepare: the next kexec carries nothing. */
 	tb_kexec();
 	expect_state(LUO_STATE_NORMAL);
-	cr_assert_eq(luo_token_count(tb_ctx()), 0);
-	cr_assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(luo_token_count(tb_ctx()), 0);
+	assert_eq(luo_fake_file_count(tb.fake), 0);
 	expect_ret(luo_fd_restore(tb_ctx(), 1, &fd), -EBUSY);
-	cr_assert_eq(fd, SENTINEL_INT);
+	assert_eq(fd, SENTINEL_INT);
 	rt_free(&a);
 }
 
@@ -557,7 +557,7 @@ LUO_TEST(roundtrip_seed_mainline, seed_and_sessions_travel_together,
 	/* Finishing the original API leaves the user's session alone. */
 	expect_ok(luo_finish(tb_ctx()));
 	expect_state(LUO_STATE_NORMAL);
-	cr_assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
 	retrieve_and_check(in, &sess);
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
