@@ -275,8 +275,9 @@ def doc_comments(path):
     with open(path) as f:
         text = f.read()
     out = {}
+    # a declaration ends with ";", a static inline definition with "{"
     for m in re.finditer(r"/\*\*(?!<)((?:(?!\*/).)*)\*/\s*"
-                         r"([^;{}#/]*?)\b(\w+)\s*\([^;{}]*\)\s*;", text,
+                         r"([^;{}#/]*?)\b(\w+)\s*\([^;{}]*\)\s*[;{]", text,
                          flags=re.S):
         out.setdefault(m.group(3), m.group(1))
     return out
