@@ -23,6 +23,7 @@
 #define TOKENS 1000u
 #define LOOKUPS 20000000u
 #define PRESERVES 2000000u
+#define SESSIONS 2000
 
 static int nop_open(struct luo_backend *b, const char *path, int flags)
 {
@@ -82,7 +83,7 @@ int main(void)
 	luo_ctx_opts_t *opts;
 	luo_session_t *s;
 	luo_ctx_t *ctx;
-	double t0, lib_ns, raw_ns, pres_ns, call_ns;
+	double t0, lib_ns, raw_ns, pres_ns, call_ns, create_ns, create_raw_ns;
 	uint64_t i;
 
 	BENCH_CHECK(luo_ctx_opts_new(&opts));
@@ -133,6 +134,46 @@ int main(void)
 		BENCH_CHECK(luo_session_preserve_fd(s, 0, TOKENS + i));
 	pres_ns = (bench_now() - t0) * 1e9 / PRESERVES;
 
+	/* a whole session's life on the no-op backend: what libluo adds to
+	 * {create a session, preserve one file} (closing excluded) */
+	{
+		static luo_session_t *many[SESSIONS];
+		char names[SESSIONS][16];
+		double raw_t0, raw_t, lib_t;
+		int k, fds[SESSIONS];
+
+		for (k = 0; k < SESSIONS; k++)
+			snprintf(names[k], sizeof(names[k]), "s%d", k);
+		raw_t0 = bench_now();
+		for (k = 0; k < SESSIONS; k++) {
+			struct luo_k_session_req cr = { .size = sizeof(cr) };
+			struct luo_k_file_req pr = { .size = sizeof(pr),
+						     .fd = 0, .token = 1 };
+
+			memcpy(cr.name, names[k], strlen(names[k]));
+			if (nop.ops->ioctl(&nop, 3, LUO_K_CREATE_SESSION, &cr) <
+				    0 ||
+			    nop.ops->ioctl(&nop, cr.fd,
+					   LUO_K_SESSION_PRESERVE_FD, &pr) < 0)
+				abort();
+			fds[k] = cr.fd;
+		}
+		raw_t = bench_now() - raw_t0;
+		for (k = 0; k < SESSIONS; k++)
+			close(fds[k]);
+		raw_t0 = bench_now();
+		for (k = 0; k < SESSIONS; k++) {
+			BENCH_CHECK(luo_session_create(ctx, names[k], &many[k]));
+			BENCH_CHECK(luo_session_preserve_fd(many[k], 0, 1));
+		}
+		lib_t = bench_now() - raw_t0;
+		for (k = 0; k < SESSIONS; k++)
+			BENCH_CHECK(luo_session_close(many[k],
+						      LUO_SESSION_CLOSE_FORCE));
+		create_ns = lib_t * 1e9 / SESSIONS;
+		create_raw_ns = raw_t * 1e9 / SESSIONS;
+	}
+
 	printf("P1 off-line (no-op backend, session of %u tokens)\n", TOKENS);
 	bench_print_build();
 	printf("luo_session_token_lookup: %.1f ns per lookup (target <= 30 ns: "
@@ -143,6 +184,10 @@ int main(void)
 	       "ns; libluo adds %.1f ns (table insert of a new token "
 	       "included)\n",
 	       pres_ns, call_ns, pres_ns - call_ns);
+	printf("{create a session, preserve one file}: %.0f ns through libluo, "
+	       "%.0f ns of bare backend calls (opening /dev/null for the "
+	       "session): libluo adds %.0f ns a session\n",
+	       create_ns, create_raw_ns, create_ns - create_raw_ns);
 	BENCH_CHECK(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
 	luo_ctx_unref(ctx);
 	return 0;

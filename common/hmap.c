@@ -2,7 +2,7 @@
 /*
  * Robin Hood hashing: a key's home slot is its hash scaled to the capacity
  * (multiply-shift, so any capacity works and the table can grow by half
- * rather than double).  Slots store the *hashed* key: the mixer is a
+ * rather than double).  Slots store the *hashed* key: the hash is a
  * bijection on 64 bits, so nothing is lost (iteration unhashes), and a
  * probe learns a stored key's home with one multiplication instead of a
  * rehash.  An insert an insert that meets a slot whose key sits closer to
@@ -22,25 +22,23 @@
 #define LOAD_NUM 7
 #define LOAD_DEN 8
 
-/* The inverse of luoi_hash64(): undo each step in reverse order. */
-static uint64_t unshift(uint64_t x, unsigned int s)
-{
-	uint64_t r = x;
-	unsigned int k;
+/*
+ * The slot key: Fibonacci hashing, one multiplication by an odd constant
+ * (2^64 / golden ratio), a bijection whose high bits, which the range
+ * reduction uses, depend on every bit of the key.  Keys chosen by people
+ * (1, 2, 3, ..., or multiples of a power of two) spread evenly.
+ */
+#define FIB 0x9e3779b97f4a7c15ULL
+#define FIB_INVERSE 0xf1de83e19937733dULL /* FIB * FIB_INVERSE == 1 */
 
-	for (k = s; k < 64; k += s)
-		r ^= x >> k;
-	return r;
+static uint64_t hash_key(uint64_t key)
+{
+	return key * FIB;
 }
 
-static uint64_t unhash(uint64_t x)
+static uint64_t unhash(uint64_t hkey)
 {
-	x = unshift(x, 31);
-	x *= 0x319642b2d24d8ec3ULL; /* inverse of 0x94d049bb133111eb */
-	x = unshift(x, 27);
-	x *= 0x96de1b173f119089ULL; /* inverse of 0xbf58476d1ce4e5b9 */
-	x = unshift(x, 30);
-	return x;
+	return hkey * FIB_INVERSE;
 }
 
 /* Home slot of a stored (hashed) key. */
@@ -73,7 +71,7 @@ void luoi_hmap_fini(struct luoi_hmap *m)
 
 static size_t find_slot(const struct luoi_hmap *m, uint64_t key, bool *found)
 {
-	uint64_t hkey = luoi_hash64(key);
+	uint64_t hkey = hash_key(key);
 	size_t i, d;
 
 	*found = false;
@@ -180,7 +178,7 @@ int luoi_hmap_insert(struct luoi_hmap *m, uint64_t key, uint64_t value)
 	r = luoi_hmap_reserve(m, 1);
 	if (r < 0)
 		return r;
-	place(m, luoi_hash64(key), value);
+	place(m, hash_key(key), value);
 	return 0;
 }
 
