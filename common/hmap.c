@@ -63,9 +63,20 @@ void luoi_hmap_init(struct luoi_hmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
+void luoi_hmap_init_buffer(struct luoi_hmap *m, struct luoi_hmap_slot *buf,
+			   size_t capacity)
+{
+	memset(buf, 0, capacity * sizeof(*buf));
+	m->slots = buf;
+	m->capacity = capacity;
+	m->count = 0;
+	m->borrowed = true;
+}
+
 void luoi_hmap_fini(struct luoi_hmap *m)
 {
-	free(m->slots);
+	if (!m->borrowed)
+		free(m->slots);
 	luoi_hmap_init(m);
 }
 
@@ -142,7 +153,8 @@ static int resize(struct luoi_hmap *m, size_t capacity)
 	for (i = 0; i < m->capacity; i++)
 		if (m->slots[i].value)
 			place(&n, m->slots[i].key, m->slots[i].value);
-	free(m->slots);
+	if (!m->borrowed)
+		free(m->slots);
 	*m = n;
 	return 0;
 }

@@ -32,11 +32,17 @@ struct luoi_hmap {
 	struct luoi_hmap_slot *slots;
 	size_t capacity; /* 0, or at least LUOI_HMAP_MIN_CAPACITY */
 	size_t count;
+	bool borrowed;   /* slots is the owner's buffer: never freed */
 };
 
 #define LUOI_HMAP_MIN_CAPACITY 8
 
 void luoi_hmap_init(struct luoi_hmap *m);
+/* Start in @buf, @capacity slots (at least LUOI_HMAP_MIN_CAPACITY) that
+ * the owner keeps: a small map costs no allocation.  Growing moves to the
+ * heap; @buf is never freed. */
+void luoi_hmap_init_buffer(struct luoi_hmap *m, struct luoi_hmap_slot *buf,
+			   size_t capacity);
 void luoi_hmap_fini(struct luoi_hmap *m);
 
 /* The value stored for @key (writable in place, never to 0), or NULL. */

@@ -15,22 +15,32 @@
 #include "log.h"
 #include "macro.h"
 
+/*
+ * Borrowing the device costs two atomic operations and no lock.  The
+ * borrower counts itself, then reads the descriptor; the closer takes the
+ * descriptor away, then reads the count (both sequentially consistent):
+ * either the borrower sees -1 or the closer sees it counted and waits.
+ */
 int luoi_ctx_device_get(luo_ctx_t *ctx)
 {
-	LUOI_LOCK_GUARD(&ctx->lock);
+	int fd;
 
-	if (ctx->dev_fd < 0)
+	atomic_fetch_add(&ctx->device_users, 1);
+	fd = atomic_load(&ctx->dev_fd);
+	if (fd < 0) {
+		luoi_ctx_device_put(ctx);
 		return -ENODEV;
-	ctx->device_users++;
-	return ctx->dev_fd;
+	}
+	return fd;
 }
 
 void luoi_ctx_device_put(luo_ctx_t *ctx)
 {
-	LUOI_LOCK_GUARD(&ctx->lock);
-
-	if (--ctx->device_users == 0)
+	if (atomic_fetch_sub(&ctx->device_users, 1) == 1 &&
+	    atomic_load(&ctx->device_closing)) {
+		LUOI_LOCK_GUARD(&ctx->lock);
 		pthread_cond_broadcast(&ctx->device_idle);
+	}
 }
 
 /*
@@ -44,13 +54,15 @@ static int detect_abi(luo_ctx_t *ctx, enum luo_abi wanted)
 {
 	int32_t state;
 
+	int fd = atomic_load(&ctx->dev_fd);
+
 	if (wanted != LUO_ABI_MAINLINE &&
-	    luoi_req_rfc_get_state(ctx->backend, ctx->dev_fd, &state) == 0) {
+	    luoi_req_rfc_get_state(ctx->backend, fd, &state) == 0) {
 		ctx->abi = LUO_ABI_RFC;
 		return 0;
 	}
 	if (wanted != LUO_ABI_RFC &&
-	    luoi_req_probe_mainline(ctx->backend, ctx->dev_fd)) {
+	    luoi_req_probe_mainline(ctx->backend, fd)) {
 		ctx->abi = LUO_ABI_MAINLINE;
 		return 0;
 	}
@@ -103,7 +115,8 @@ static void ctx_free(luo_ctx_t *ctx)
 	/* the original API's sessions first: they use the backend */
 	if (ctx->compat_free)
 		ctx->compat_free(ctx);
-	luoi_ctx_close_fd(ctx, ctx->dev_fd);
+	luoi_ctx_close_fd(ctx, atomic_load(&ctx->dev_fd));
+	luoi_objcache_fini(&ctx->session_cache);
 	if (ctx->backend)
 		ctx->backend->ops->unref(ctx->backend);
 	pthread_cond_destroy(&ctx->device_idle);
@@ -125,7 +138,9 @@ static luo_ctx_t *ctx_alloc(const luo_ctx_opts_t *opts)
 
 	if (!ctx)
 		return NULL;
-	ctx->dev_fd = -1;
+	atomic_init(&ctx->dev_fd, -1);
+	atomic_init(&ctx->device_users, 0);
+	atomic_init(&ctx->device_closing, false);
 	if (luoi_mutex_init(&ctx->lock) < 0) {
 		free(ctx);
 		return NULL;
@@ -137,6 +152,14 @@ static luo_ctx_t *ctx_alloc(const luo_ctx_opts_t *opts)
 	}
 	if (luoi_logger_init(&ctx->log, opts->log_fn, opts->log_data,
 			     opts->log_priority) < 0) {
+		pthread_cond_destroy(&ctx->device_idle);
+		pthread_mutex_destroy(&ctx->lock);
+		free(ctx);
+		return NULL;
+	}
+	if (luoi_objcache_init(&ctx->session_cache, LUOI_SESSION_CACHE_MAX) <
+	    0) {
+		luoi_logger_fini(&ctx->log);
 		pthread_cond_destroy(&ctx->device_idle);
 		pthread_mutex_destroy(&ctx->lock);
 		free(ctx);
@@ -182,7 +205,7 @@ LUOI_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 		log_open_error(ctx, r);
 		return r;
 	}
-	ctx->dev_fd = r;
+	atomic_store(&ctx->dev_fd, r);
 	r = detect_abi(ctx, opts ? opts->abi : LUO_ABI_AUTO);
 	if (r < 0)
 		return r;
@@ -222,13 +245,15 @@ LUOI_EXPORT int luo_ctx_close_device(luo_ctx_t *ctx)
 	{
 		LUOI_LOCK_GUARD(&ctx->lock);
 
-		if (ctx->dev_fd < 0)
+		fd = atomic_exchange(&ctx->dev_fd, -1); /* no new borrower */
+		if (fd < 0)
 			return -ENODEV;
-		fd = TAKE_FD(ctx->dev_fd); /* no new request starts */
 		/* Requests in flight are short kernel calls, never blocking
 		 * I/O: wait for them rather than close under their feet. */
-		while (ctx->device_users > 0)
+		atomic_store(&ctx->device_closing, true);
+		while (atomic_load(&ctx->device_users) > 0)
 			pthread_cond_wait(&ctx->device_idle, &ctx->lock);
+		atomic_store(&ctx->device_closing, false);
 	}
 	/* whatever close() says, the descriptor is gone */
 	luoi_ctx_close_fd(ctx, fd);

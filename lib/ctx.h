@@ -4,12 +4,12 @@
  * fake kernel), its ABI, log settings and the original API's state.
  *
  * Locking (doc/locking.md has the whole picture):
- *  - ctx->lock covers only context-wide state: the device descriptor and
- *    its users; the logger has its own.  It is never held across a kernel
+ *  - ctx->lock serves only luo_ctx_close_device(); the logger and the
+ *    session cache have their own.  It is never held across a kernel
  *    request, blocking I/O or user code.
  *  - The device descriptor is borrowed for a request with
- *    luoi_ctx_device_get()/put(): a count of requests in flight, so that
- *    luo_ctx_close_device() can wait for them instead of closing a
+ *    luoi_ctx_device_get()/put(): an atomic count of requests in flight,
+ *    so that luo_ctx_close_device() can wait for them instead of closing a
  *    descriptor another thread is using.
  *  - Sessions have their own locks (session.h); the original API has its
  *    own (compat/compat.h).  Lock order: a session or compat lock may be
@@ -28,6 +28,7 @@
 #include "fork-guard.h"
 #include "libluo.h"
 #include "log.h"
+#include "objcache.h"
 
 struct luoi_compat;
 
@@ -48,11 +49,17 @@ struct luo_ctx {
 	enum luo_abi abi;            /* never changes after luo_ctx_new() */
 	char *device;
 
+	/* The device descriptor, borrowed by requests without a lock: a
+	 * count of borrowers, and ctx->lock with device_idle only for
+	 * luo_ctx_close_device() to wait until they are done. */
+	atomic_int dev_fd;            /* -1: closed or never opened */
+	atomic_uint device_users;     /* requests in flight on dev_fd */
+	atomic_bool device_closing;   /* a closer waits on device_idle */
 	pthread_mutex_t lock;
-	pthread_cond_t device_idle; /* signalled when device_users drops to 0 */
-	int dev_fd;                 /* -1: closed or never opened */
-	unsigned int device_users;  /* requests in flight on dev_fd */
+	pthread_cond_t device_idle;
 	struct luoi_logger log;
+	/* freed session handles for reuse (session.c) */
+	struct luoi_objcache session_cache;
 
 	/* The original API's state (lib/compat/), made on first use; the
 	 * context knows it only as an object with a destructor. */
@@ -71,6 +78,10 @@ static inline int luoi_ctx_check(const luo_ctx_t *ctx)
 		return -ECHILD;
 	return 0;
 }
+
+/* Freed session handles a context keeps for reuse: about 300 bytes each,
+ * so at most about 1.2 MiB, and only after that many were in use. */
+#define LUOI_SESSION_CACHE_MAX 4096
 
 /* Borrow the device descriptor for requests: the fd, or -ENODEV (never
  * opened or closed by luo_ctx_close_device()).  Every successful get is

@@ -17,25 +17,29 @@
 struct luo_session *luoi_session_new(luo_ctx_t *ctx, int fd, const char *name,
 				     enum luo_session_direction dir)
 {
-	struct luo_session *s = calloc(1, sizeof(*s));
+	struct luo_session *s = luoi_objcache_get(&ctx->session_cache,
+						  sizeof(*s));
 
 	if (!s)
 		return NULL;
 	if (luoi_mutex_init(&s->lock) < 0) {
-		free(s);
+		luoi_objcache_put(&ctx->session_cache, s);
 		return NULL;
 	}
 	s->ctx = ctx;
 	s->fd = fd;
 	s->dir = dir;
 	memcpy(s->name, name, strnlen(name, sizeof(s->name) - 1));
-	luoi_token_table_init(&s->tokens);
-	/* the first preserve or retrieve must not pay for the table */
-	if (luoi_token_table_make_room(&s->tokens, 1) < 0) {
-		luoi_session_free(s);
-		return NULL;
-	}
+	luoi_token_table_init_buffer(&s->tokens, s->inline_slots,
+				     LUOI_SESSION_INLINE_SLOTS);
 	return s;
+}
+
+/* Tear down what luoi_session_new() set up; the memory stays. */
+static void session_fini(struct luo_session *s)
+{
+	luoi_token_table_fini(&s->tokens);
+	pthread_mutex_destroy(&s->lock);
 }
 
 void luoi_session_free(struct luo_session *s)
@@ -43,9 +47,8 @@ void luoi_session_free(struct luo_session *s)
 	if (!s)
 		return;
 	luoi_ctx_close_fd(s->ctx, s->fd);
-	luoi_token_table_fini(&s->tokens);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
+	session_fini(s);
+	luoi_objcache_put(&s->ctx->session_cache, s);
 }
 
 int luoi_session_name_check(const char *name)
@@ -288,8 +291,9 @@ LUOI_EXPORT int luo_session_close(luo_session_t *session, unsigned int flags)
 		/* The parent's kernel objects stay alive through the
 		 * parent's descriptors: free the child's copy. */
 		luoi_close_keep_errno(session->fd);
-		session->fd = -1;
-		luoi_session_free(session);
+		/* not into the cache: its lock belongs to the parent */
+		session_fini(session);
+		free(session);
 		luo_ctx_unref(ctx);
 		return -ECHILD;
 	}

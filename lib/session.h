@@ -16,6 +16,8 @@
 #include "luo-abi.h"
 #include "token-table.h"
 
+#define LUOI_SESSION_INLINE_SLOTS 8
+
 struct luo_session {
 	luo_ctx_t *ctx; /* reference held, except for internal sessions */
 	int fd;
@@ -28,14 +30,19 @@ struct luo_session {
 	bool sent;     /* luo_session_send() succeeded */
 	bool adopted;  /* may hold files libluo does not know of */
 	struct luoi_token_table tokens;
+	/* the first tokens' table lives here: no allocation until a session
+	 * holds more than 7 files */
+	struct luoi_hmap_slot inline_slots[LUOI_SESSION_INLINE_SLOTS];
 };
 
 /* A handle around @fd (-1: filled in later), holding no context
- * reference yet.  NULL on -ENOMEM. */
+ * reference yet, from the context's cache of freed handles or new.  NULL
+ * on -ENOMEM. */
 struct luo_session *luoi_session_new(luo_ctx_t *ctx, int fd, const char *name,
 				     enum luo_session_direction dir);
 
-/* Close the descriptor (through the backend) and free the handle. */
+/* Close the descriptor (through the backend) and give the handle back to
+ * the context's cache. */
 void luoi_session_free(struct luo_session *s);
 
 /* Create (outgoing) or retrieve (incoming) a session of @name on the

@@ -22,6 +22,13 @@ void luoi_token_table_init(struct luoi_token_table *t)
 	t->pending = 0;
 }
 
+void luoi_token_table_init_buffer(struct luoi_token_table *t,
+				  struct luoi_hmap_slot *buf, size_t capacity)
+{
+	luoi_hmap_init_buffer(&t->map, buf, capacity);
+	t->pending = 0;
+}
+
 void luoi_token_table_fini(struct luoi_token_table *t)
 {
 	luoi_hmap_fini(&t->map);

@@ -37,6 +37,9 @@ struct luoi_token_snap {
 };
 
 void luoi_token_table_init(struct luoi_token_table *t);
+/* Start in the owner's @buf of @capacity slots (hmap.h). */
+void luoi_token_table_init_buffer(struct luoi_token_table *t,
+				  struct luoi_hmap_slot *buf, size_t capacity);
 void luoi_token_table_fini(struct luoi_token_table *t);
 
 /* Visible tokens (pending ones are not). */

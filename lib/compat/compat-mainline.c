@@ -469,20 +469,24 @@ static int finish_token(luo_ctx_t *ctx, uint64_t token)
 	{
 		LUOI_LOCK_GUARD(&c->lock);
 		s = session_of(c, token);
+		r = s ? 0 : luoi_hmap_reserve(&c->sessions, 1);
 	}
+	if (r < 0)
+		return r;
 	if (!s) {
 		token_session_name(token, name);
 		r = internal_open(ctx, name, LUO_SESSION_INCOMING, &s);
 		if (r < 0 && r != -ENOENT)
 			return r;
-		/* -ENOENT: nothing left to finish */
 		if (r == 0) {
-			r = luoi_req_finish(ctx->backend, s->fd);
-			luoi_session_free(s);
-			if (r < 0)
-				return r;
+			/* keep it: closing a retrieved session finishes it,
+			 * and a failed finish must leave it retrievable */
+			LUOI_LOCK_GUARD(&c->lock);
+			luoi_hmap_insert(&c->sessions, token, (uintptr_t)s);
 		}
-	} else {
+		/* -ENOENT: nothing left to finish */
+	}
+	if (s) {
 		r = luoi_req_finish(ctx->backend, s->fd);
 		if (r < 0)
 			return r; /* -EBUSY: the caller may retry */

@@ -130,11 +130,8 @@ static int compat_enter(luo_ctx_t *ctx)
 
 	if (r < 0)
 		return r;
-	{
-		LUOI_LOCK_GUARD(&ctx->lock);
-		if (ctx->dev_fd < 0)
-			return -ENODEV;
-	}
+	if (atomic_load(&ctx->dev_fd) < 0)
+		return -ENODEV;
 	return compat_get(ctx, &c);
 }
 
