@@ -17,6 +17,8 @@
  *  - misses at 1M tokens after 1M remove/insert pairs of churn, against
  *    misses before: target <= 1.3x.
  *
+ * Each time is the best of five runs of 4M accesses.
+ *
  *   meson setup b -Dbench=true && meson test -C b --benchmark --suite bench -v
  */
 #include "bench.h"
@@ -49,12 +51,25 @@ static double lookup_ns(const struct luoi_token_table *t, size_t lo, size_t n,
 	double t0 = bench_now();
 	size_t i;
 
-	for (i = 0; i < LOOKUPS; i++) {
-		unsigned int st = 0;
+	/* two loops: a "chained ? st : 0" would chain both (a cmov) */
+	if (chained) {
+		for (i = 0; i < LOOKUPS; i++) {
+			unsigned int st = 0;
 
-		luoi_token_table_peek(t, token_of(pick(x, lo, n)), &st);
-		acc += st;
-		x = x * LCG_A + LCG_C + (chained ? st : 0);
+			luoi_token_table_peek(t, token_of(pick(x, lo, n)),
+					      &st);
+			acc += st;
+			x = x * LCG_A + LCG_C + st;
+		}
+	} else {
+		for (i = 0; i < LOOKUPS; i++) {
+			unsigned int st = 0;
+
+			luoi_token_table_peek(t, token_of(pick(x, lo, n)),
+					      &st);
+			acc += st;
+			x = x * LCG_A + LCG_C;
+		}
 	}
 	sink = acc;
 	(void)sink;
@@ -74,12 +89,23 @@ static double read_ns(size_t bytes, bool chained)
 		abort();
 	for (i = 0; i < words; i++)
 		a[i] = 1;
+	/* the same work per access as a lookup's caller does to name its
+	 * token (token_of()), so that only the table's own cost differs */
 	t0 = bench_now();
-	for (i = 0; i < LOOKUPS; i++) {
-		uint64_t v = a[pick(x, 0, words)];
+	if (chained) {
+		for (i = 0; i < LOOKUPS; i++) {
+			uint64_t v = a[pick(token_of(x), 0, words)];
 
-		acc += v;
-		x = x * LCG_A + LCG_C + (chained ? v : 0);
+			acc += v;
+			x = x * LCG_A + LCG_C + v;
+		}
+	} else {
+		for (i = 0; i < LOOKUPS; i++) {
+			uint64_t v = a[pick(token_of(x), 0, words)];
+
+			acc += v;
+			x = x * LCG_A + LCG_C;
+		}
 	}
 	sink = acc;
 	(void)sink;
@@ -87,6 +113,19 @@ static double read_ns(size_t bytes, bool chained)
 	free(a);
 	return t0;
 }
+
+/* The best of 5 runs of @fn: latency figures are noisy on a shared
+ * machine, and the minimum is what the hardware can do. */
+#define BEST_OF_5(expr)                                                    \
+	({                                                                 \
+		double best_ = 1e30;                                       \
+		for (int k_ = 0; k_ < 5; k_++) {                           \
+			double v_ = (expr);                                \
+			if (v_ < best_)                                    \
+				best_ = v_;                                \
+		}                                                          \
+		best_;                                                     \
+	})
 
 /* Build a table of tokens numbered [0, n); report memory figures. */
 static void build(struct luoi_token_table *t, size_t n, double *peak,
@@ -164,10 +203,10 @@ int main(void)
 
 		build(&t, n, &peak, &rest);
 		bytes = luoi_hmap_memory(&t.map);
-		hit = lookup_ns(&t, 0, n, true);
-		rd = read_ns(bytes, true);
-		hit_i = lookup_ns(&t, 0, n, false);
-		rd_i = read_ns(bytes, false);
+		hit = BEST_OF_5(lookup_ns(&t, 0, n, true));
+		rd = BEST_OF_5(read_ns(bytes, true));
+		hit_i = BEST_OF_5(lookup_ns(&t, 0, n, false));
+		rd_i = BEST_OF_5(read_ns(bytes, false));
 		ok = n <= 1000 ? hit_i <= 10.0 : hit / rd <= 1.5;
 		if (rest > worst_rest)
 			worst_rest = rest;
@@ -179,10 +218,11 @@ int main(void)
 		       (double)bytes / (double)n, peak, bench_verdict(ok));
 		if (n == 1000000) {
 			/* misses: tokens numbered [5n, 6n) are never in */
-			double before = lookup_ns(&t, 5 * n, n, true), after;
+			double before = BEST_OF_5(lookup_ns(&t, 5 * n, n, true));
+			double after;
 
 			churn(&t, n, 1000000);
-			after = lookup_ns(&t, 5 * n, n, true);
+			after = BEST_OF_5(lookup_ns(&t, 5 * n, n, true));
 			printf("misses at 1M tokens: %.1f ns before, %.1f ns "
 			       "after 1M remove/insert pairs: ratio %.2f "
 			       "(target <= 1.3: %s)\n",

@@ -28,7 +28,7 @@
  * reduction uses, depend on every bit of the key.  Keys chosen by people
  * (1, 2, 3, ..., or multiples of a power of two) spread evenly.
  */
-#define FIB 0x9e3779b97f4a7c15ULL
+#define FIB LUOI_HMAP_FIB
 #define FIB_INVERSE 0xf1de83e19937733dULL /* FIB * FIB_INVERSE == 1 */
 
 static uint64_t hash_key(uint64_t key)
@@ -64,11 +64,11 @@ void luoi_hmap_init(struct luoi_hmap *m)
 }
 
 void luoi_hmap_init_buffer(struct luoi_hmap *m, struct luoi_hmap_slot *buf,
-			   size_t capacity)
+			   size_t slots)
 {
-	memset(buf, 0, capacity * sizeof(*buf));
+	memset(buf, 0, slots * sizeof(*buf));
 	m->slots = buf;
-	m->capacity = capacity;
+	m->capacity = slots - LUOI_HMAP_PAD;
 	m->count = 0;
 	m->borrowed = true;
 }
@@ -105,7 +105,7 @@ static size_t find_slot(const struct luoi_hmap *m, uint64_t key, bool *found)
 	}
 }
 
-uint64_t *luoi_hmap_find(const struct luoi_hmap *m, uint64_t key)
+uint64_t *luoi_hmap_find_slow(const struct luoi_hmap *m, uint64_t key)
 {
 	bool found;
 	size_t i = find_slot(m, key, &found);
@@ -146,7 +146,8 @@ static int resize(struct luoi_hmap *m, size_t capacity)
 	struct luoi_hmap n = { 0 };
 	size_t i;
 
-	n.slots = calloc(capacity, sizeof(*n.slots));
+	/* the pad after the last slot stays empty: see luoi_hmap_find() */
+	n.slots = calloc(capacity + LUOI_HMAP_PAD, sizeof(*n.slots));
 	if (!n.slots)
 		return -ENOMEM;
 	n.capacity = capacity;

@@ -16,7 +16,8 @@
 #include "luo-abi.h"
 #include "token-table.h"
 
-#define LUOI_SESSION_INLINE_SLOTS 8
+/* 8 slots and the pad: a session's first 7 tokens need no allocation */
+#define LUOI_SESSION_INLINE_SLOTS (8 + LUOI_HMAP_PAD)
 
 struct luo_session {
 	luo_ctx_t *ctx; /* reference held, except for internal sessions */

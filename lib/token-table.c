@@ -4,8 +4,6 @@
 
 #include "token-table.h"
 
-/* The value of a slot: the state in the low byte.  The upper bits are
- * free for more per-token facts without growing the slot. */
 static uint64_t pack(unsigned int state)
 {
 	return (uint64_t)state;
@@ -13,7 +11,7 @@ static uint64_t pack(unsigned int state)
 
 static unsigned int state_of(uint64_t value)
 {
-	return (unsigned int)(value & 0xff);
+	return LUOI_TOKEN_STATE(value);
 }
 
 void luoi_token_table_init(struct luoi_token_table *t)
@@ -33,28 +31,6 @@ void luoi_token_table_fini(struct luoi_token_table *t)
 {
 	luoi_hmap_fini(&t->map);
 	t->pending = 0;
-}
-
-int luoi_token_table_peek(const struct luoi_token_table *t, uint64_t token,
-			  unsigned int *state)
-{
-	const uint64_t *v = luoi_hmap_find(&t->map, token);
-
-	if (!v)
-		return -ENOENT;
-	*state = state_of(*v);
-	return 0;
-}
-
-int luoi_token_table_lookup(const struct luoi_token_table *t, uint64_t token,
-			    enum luo_token_state *state)
-{
-	unsigned int s;
-
-	if (luoi_token_table_peek(t, token, &s) < 0 || s == LUOI_TOKEN_PENDING)
-		return -ENOENT;
-	*state = (enum luo_token_state)s;
-	return 0;
 }
 
 int luoi_token_table_reserve(struct luoi_token_table *t, uint64_t token)

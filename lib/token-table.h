@@ -16,6 +16,7 @@
 #ifndef LUOI_TOKEN_TABLE_H
 #define LUOI_TOKEN_TABLE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,13 +49,35 @@ static inline size_t luoi_token_table_count(const struct luoi_token_table *t)
 	return t->map.count - t->pending;
 }
 
-/* 0 and the state, or -ENOENT (absent or pending). */
-int luoi_token_table_lookup(const struct luoi_token_table *t, uint64_t token,
-			    enum luo_token_state *state);
+/* A slot's value: the state in the low byte; the upper bits are free for
+ * more per-token facts without growing the slot. */
+#define LUOI_TOKEN_STATE(value) ((unsigned int)((value) & 0xff))
 
 /* Like lookup, but a pending token is found too (as LUOI_TOKEN_PENDING). */
-int luoi_token_table_peek(const struct luoi_token_table *t, uint64_t token,
-			  unsigned int *state);
+static inline int luoi_token_table_peek(const struct luoi_token_table *t,
+					uint64_t token, unsigned int *state)
+{
+	const uint64_t *v = luoi_hmap_find(&t->map, token);
+
+	if (!v)
+		return -ENOENT;
+	*state = LUOI_TOKEN_STATE(*v);
+	return 0;
+}
+
+/* 0 and the state, or -ENOENT (absent or pending).  Inline: lookups are
+ * the hot path (bench/bench-lookup.c). */
+static inline int luoi_token_table_lookup(const struct luoi_token_table *t,
+					  uint64_t token,
+					  enum luo_token_state *state)
+{
+	const uint64_t *v = luoi_hmap_find(&t->map, token);
+
+	if (!v || LUOI_TOKEN_STATE(*v) == LUOI_TOKEN_PENDING)
+		return -ENOENT;
+	*state = (enum luo_token_state)LUOI_TOKEN_STATE(*v);
+	return 0;
+}
 
 /* Reserve @token as pending: 0, -EEXIST (present, pending or not) or
  * -ENOMEM. */
