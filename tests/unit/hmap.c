@@ -17,6 +17,7 @@
 #include "harness.h"
 #include "hmap.h"
 #include "leak-check.h"
+#include "macro.h"
 #include "rng.h"
 
 /* The slot that holds @key (asserts that it is there). */
@@ -44,10 +45,16 @@ static void expect_consistent(const struct luoi_hmap *m)
 	assert_eq(used, m->count);
 	assert_le(m->count * 8, m->capacity * 7, "count %zu, capacity %zu",
 		  m->count, m->capacity);
-	if (m->capacity)
+	if (m->capacity) {
 		assert_ge(m->capacity, (size_t)LUOI_HMAP_MIN_CAPACITY);
+		/* the pad after the last slot: always empty, counted */
+		for (i = m->capacity; i < m->capacity + LUOI_HMAP_PAD; i++)
+			assert_eq(m->slots[i].value, 0, "pad slot %zu", i);
+	}
 	assert_eq(luoi_hmap_memory(m),
-		  m->capacity * sizeof(struct luoi_hmap_slot));
+		  m->capacity ? (m->capacity + LUOI_HMAP_PAD) *
+					sizeof(struct luoi_hmap_slot) :
+				0);
 }
 
 TEST(hmap, an_empty_map_finds_nothing)
@@ -365,5 +372,72 @@ TEST(hmap, iteration_visits_each_key_once)
 		assert_eq(seen[k], k % 3 != 0, "key %zu", k);
 	/* The end stays the end. */
 	assert_false(luoi_hmap_next(&m, &i, &key, &value));
+	luoi_hmap_fini(&m);
+}
+
+TEST(hmap, a_borrowed_buffer_is_used_then_left_to_its_owner)
+{
+	struct luoi_hmap_slot buf[LUOI_HMAP_MIN_CAPACITY + LUOI_HMAP_PAD];
+	struct luoi_hmap m;
+	uint64_t k;
+
+	luoi_hmap_init_buffer(&m, buf, LUOI_ELEMENTSOF(buf));
+	assert_eq(m.capacity, (size_t)LUOI_HMAP_MIN_CAPACITY);
+	for (k = 0; k < 7; k++)
+		assert_int_eq(luoi_hmap_insert(&m, k, k + 1), 0);
+	assert_true(m.slots == buf, "7 keys fit in 8 slots at 7/8");
+	expect_consistent(&m);
+	/* the eighth moves the map to the heap; buf is not freed (ASan
+	 * would say so) and every key is still found */
+	assert_int_eq(luoi_hmap_insert(&m, 7, 8), 0);
+	assert_true(m.slots != buf);
+	for (k = 0; k < 8; k++) {
+		uint64_t *v = luoi_hmap_find(&m, k);
+
+		assert_not_null(v);
+		assert_eq(*v, k + 1);
+	}
+	expect_consistent(&m);
+	luoi_hmap_fini(&m);
+}
+
+/* Random keys (a xorshift sequence): sequential ones spread so evenly
+ * under Fibonacci hashing that none is ever displaced. */
+static uint64_t far_key(uint64_t k)
+{
+	uint64_t x = (k + 1) * 0x2545f4914f6cdd1dULL;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	return x ^ (x >> 33);
+}
+
+TEST(hmap, keys_far_from_home_are_found_by_the_slow_path)
+{
+	struct luoi_hmap m;
+	size_t far = 0, wrapped = 0;
+	uint64_t k;
+
+	/* filled close to 7/8: some keys sit more than three slots from
+	 * home, past the inline window, and some runs may wrap */
+	luoi_hmap_init(&m);
+	for (k = 0; k < 1750; k++)
+		assert_int_eq(luoi_hmap_insert(&m, far_key(k), k + 1), 0);
+	for (k = 0; k < 1750; k++) {
+		uint64_t hkey = far_key(k) * LUOI_HMAP_FIB;
+		size_t home = (size_t)(((unsigned __int128)hkey * m.capacity) >>
+				       64);
+		size_t at = slot_of(&m, far_key(k));
+
+		if (at < home)
+			wrapped++;
+		else if (at - home > 3)
+			far++;
+		assert_eq(*luoi_hmap_find(&m, far_key(k)), k + 1);
+	}
+	note("%zu of 1750 keys past the window, %zu wrapped", far, wrapped);
+	assert_gt(far, 0, "the test needs keys past the inline window");
+	assert_null(luoi_hmap_find(&m, 0x123456789ULL));
+	expect_consistent(&m);
 	luoi_hmap_fini(&m);
 }
