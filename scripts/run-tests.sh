@@ -7,7 +7,9 @@
 #   scripts/run-tests.sh --asan     the same under AddressSanitizer + UBSan
 #   scripts/run-tests.sh --tsan     the same under ThreadSanitizer (every suite)
 #   scripts/run-tests.sh --vm       also boot a LUO kernel under QEMU (suite vm)
-#   scripts/run-tests.sh --all      plain (with vm), then asan, then tsan
+#   scripts/run-tests.sh --bench    also build and run the benchmarks (plain
+#                                   build; with --vm, P1 in the guest too)
+#   scripts/run-tests.sh --all      plain (with vm and bench), asan, tsan
 #
 # Build directories go under ${LIBLUO_BUILD_ROOT:-build-tests}.
 set -euo pipefail
@@ -16,13 +18,15 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 root=${LIBLUO_BUILD_ROOT:-$top/build-tests}
 modes=()
 vm=0
+bench=0
 for arg in "$@"; do
 	case "$arg" in
 	--asan) modes+=(asan) ;;
 	--tsan) modes+=(tsan) ;;
 	--vm) vm=1 ;;
-	--all) modes+=(plain asan tsan); vm=1 ;;
-	-h|--help) sed -n '4,12p' "$0"; exit 0 ;;
+	--bench) bench=1 ;;
+	--all) modes+=(plain asan tsan); vm=1; bench=1 ;;
+	-h|--help) sed -n '4,14p' "$0"; exit 0 ;;
 	*) echo "run-tests: unknown argument '$arg'" >&2; exit 2 ;;
 	esac
 done
@@ -36,7 +40,8 @@ run_mode() {
 	local mode=$1 dir=$root/$1 args=() suites=()
 	case "$mode" in
 	plain)
-		[ $vm -eq 0 ] || args+=(-Dvm_tests=enabled) ;;
+		[ $vm -eq 0 ] || args+=(-Dvm_tests=enabled)
+		[ $bench -eq 0 ] || args+=(-Dbench=true) ;;
 	asan)
 		args+=(-Db_sanitize=address,undefined -Db_lundef=false) ;;
 	tsan)
@@ -56,6 +61,13 @@ run_mode() {
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
 	TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
 		meson test -C "$dir" --print-errorlogs --num-processes 2 "${suites[@]}"
+	if [ "$mode" = plain ] && [ $bench -eq 1 ]; then
+		# figures, not verdicts: a benchmark fails only if an
+		# operation does; one at a time, so that they do not disturb
+		# each other
+		echo "=== run-tests: benchmarks"
+		meson test -C "$dir" --benchmark --suite bench --num-processes 1 -v
+	fi
 }
 
 # Count the results of every build's last meson test run.
