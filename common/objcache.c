@@ -5,14 +5,12 @@
 #include "macro.h"
 #include "objcache.h"
 
-int luoi_objcache_init(struct luoi_objcache *c, size_t max)
+void luoi_objcache_init(struct luoi_objcache *c, size_t max)
 {
-	if (luoi_mutex_init(&c->lock) < 0)
-		return -ENOMEM;
+	luoi_mutex_init(&c->lock);
 	c->head = NULL;
 	c->count = 0;
 	c->max = max;
-	return 0;
 }
 
 void luoi_objcache_fini(struct luoi_objcache *c)
@@ -39,10 +37,7 @@ void *luoi_objcache_get(struct luoi_objcache *c, size_t size)
 			c->count--;
 		}
 	}
-	if (!obj)
-		return calloc(1, size);
-	memset(obj, 0, size);
-	return obj;
+	return obj ? obj : malloc(size);
 }
 
 void luoi_objcache_put(struct luoi_objcache *c, void *obj)

@@ -22,13 +22,13 @@ struct luoi_objcache {
 	size_t count, max;
 };
 
-/* 0 or -ENOMEM.  The objects' size is the user's business: every get
- * names it, and it must be the same each time. */
-int luoi_objcache_init(struct luoi_objcache *c, size_t max);
+/* The objects' size is the user's business: every get names it, and it
+ * must be the same each time. */
+void luoi_objcache_init(struct luoi_objcache *c, size_t max);
 /* Frees every kept object. */
 void luoi_objcache_fini(struct luoi_objcache *c);
-/* A zeroed object of @size bytes (>= sizeof(void *)), kept or new, or
- * NULL. */
+/* An object of @size bytes (>= sizeof(void *)), kept or new, or NULL.
+ * Its contents are undefined: the user initialises every field. */
 void *luoi_objcache_get(struct luoi_objcache *c, size_t size);
 /* Keep @obj for reuse, or free it. */
 void luoi_objcache_put(struct luoi_objcache *c, void *obj);

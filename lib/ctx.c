@@ -141,30 +141,11 @@ static luo_ctx_t *ctx_alloc(const luo_ctx_opts_t *opts)
 	atomic_init(&ctx->dev_fd, -1);
 	atomic_init(&ctx->device_users, 0);
 	atomic_init(&ctx->device_closing, false);
-	if (luoi_mutex_init(&ctx->lock) < 0) {
-		free(ctx);
-		return NULL;
-	}
-	if (pthread_cond_init(&ctx->device_idle, NULL) != 0) {
-		pthread_mutex_destroy(&ctx->lock);
-		free(ctx);
-		return NULL;
-	}
-	if (luoi_logger_init(&ctx->log, opts->log_fn, opts->log_data,
-			     opts->log_priority) < 0) {
-		pthread_cond_destroy(&ctx->device_idle);
-		pthread_mutex_destroy(&ctx->lock);
-		free(ctx);
-		return NULL;
-	}
-	if (luoi_objcache_init(&ctx->session_cache, LUOI_SESSION_CACHE_MAX) <
-	    0) {
-		luoi_logger_fini(&ctx->log);
-		pthread_cond_destroy(&ctx->device_idle);
-		pthread_mutex_destroy(&ctx->lock);
-		free(ctx);
-		return NULL;
-	}
+	luoi_mutex_init(&ctx->lock);
+	ctx->device_idle = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	luoi_logger_init(&ctx->log, opts->log_fn, opts->log_data,
+			 opts->log_priority);
+	luoi_objcache_init(&ctx->session_cache, LUOI_SESSION_CACHE_MAX);
 	atomic_init(&ctx->refcount, 1);
 	atomic_init(&ctx->compat, NULL);
 	luoi_fork_guard_init(&ctx->fork_guard);

@@ -47,17 +47,15 @@ log_stderr(const char *fn, const char *format, va_list args)
 	fprintf(stderr, "libluo: %s: %s\n", fn, msg);
 }
 
-int luoi_logger_init(struct luoi_logger *l, luo_log_fn fn, void *data,
-		     int priority)
+void luoi_logger_init(struct luoi_logger *l, luo_log_fn fn, void *data,
+		      int priority)
 {
 	int env = luoi_log_priority_from_env();
 
-	if (luoi_mutex_init(&l->lock) < 0)
-		return -ENOMEM;
+	luoi_mutex_init(&l->lock);
 	l->fn = fn;
 	l->data = data;
 	atomic_init(&l->priority, env > priority ? env : priority);
-	return 0;
 }
 
 void luoi_logger_fini(struct luoi_logger *l)

@@ -25,9 +25,9 @@ struct luoi_logger {
 	atomic_int priority;  /* read without the lock by luoi_log() */
 };
 
-/* @priority: from the options; LIBLUO_LOG may raise it.  0 or -ENOMEM. */
-int luoi_logger_init(struct luoi_logger *l, luo_log_fn fn, void *data,
-		     int priority);
+/* @priority: from the options; LIBLUO_LOG may raise it. */
+void luoi_logger_init(struct luoi_logger *l, luo_log_fn fn, void *data,
+		      int priority);
 void luoi_logger_fini(struct luoi_logger *l);
 void luoi_logger_set(struct luoi_logger *l, luo_log_fn fn, void *data,
 		     int priority);

@@ -19,17 +19,22 @@ struct luo_session *luoi_session_new(luo_ctx_t *ctx, int fd, const char *name,
 {
 	struct luo_session *s = luoi_objcache_get(&ctx->session_cache,
 						  sizeof(*s));
+	size_t len;
 
 	if (!s)
 		return NULL;
-	if (luoi_mutex_init(&s->lock) < 0) {
-		luoi_objcache_put(&ctx->session_cache, s);
-		return NULL;
-	}
+	/* every field, once: the cache hands out memory as it was left */
 	s->ctx = ctx;
 	s->fd = fd;
+	len = strnlen(name, sizeof(s->name) - 1);
+	memcpy(s->name, name, len);
+	memset(s->name + len, 0, sizeof(s->name) - len);
 	s->dir = dir;
-	memcpy(s->name, name, strnlen(name, sizeof(s->name) - 1));
+	s->internal = false;
+	luoi_mutex_init(&s->lock);
+	s->finished = false;
+	s->sent = false;
+	s->adopted = false;
 	luoi_token_table_init_buffer(&s->tokens, s->inline_slots,
 				     LUOI_SESSION_INLINE_SLOTS);
 	return s;

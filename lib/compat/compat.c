@@ -35,26 +35,15 @@ static struct luoi_compat *compat_alloc(enum luo_abi abi)
 
 	if (!c)
 		return NULL;
-	if (luoi_mutex_init(&c->lock) < 0)
-		goto err_free;
-	if (luoi_mutex_init(&c->restore_lock) < 0)
-		goto err_lock;
-	if (pthread_cond_init(&c->changed, NULL) != 0)
-		goto err_restore_lock;
+	luoi_mutex_init(&c->lock);
+	luoi_mutex_init(&c->restore_lock);
+	c->changed = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
 	c->ops = abi == LUO_ABI_RFC ? &luoi_compat_rfc_ops :
 				      &luoi_compat_mainline_ops;
 	c->state = LUO_STATE_NORMAL;
 	luoi_token_table_init(&c->tokens);
 	luoi_hmap_init(&c->sessions);
 	return c;
-
-err_restore_lock:
-	pthread_mutex_destroy(&c->restore_lock);
-err_lock:
-	pthread_mutex_destroy(&c->lock);
-err_free:
-	free(c);
-	return NULL;
 }
 
 /* The context's original-API state, made on first use.  Two threads may
