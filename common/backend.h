@@ -21,7 +21,7 @@
 #ifndef LUOI_BACKEND_H
 #define LUOI_BACKEND_H
 
-#define LUOI_BACKEND_VERSION 1
+#define LUOI_BACKEND_VERSION 2
 
 struct luo_backend;
 
@@ -38,6 +38,17 @@ struct luo_backend_ops {
 	/* issue @request on @fd: >= 0 or -errno */
 	int (*ioctl)(struct luo_backend *b, int fd, unsigned long request,
 		     void *arg);
+	/*
+	 * Whether @fd is a session of this backend, asked without issuing a
+	 * request on it (a descriptor from another process could belong to
+	 * any driver, where 0xBA requests mean something else): 0 and its
+	 * name (NUL-terminated, at most 63 bytes), -ENOTTY (an open
+	 * descriptor that is not a session of this kernel), -EBADF (not
+	 * open), or another negative errno when the question could not be
+	 * answered.  NULL: the backend's descriptors are its own (a fake in
+	 * this process) and SESSION_GET_NAME answers safely.
+	 */
+	int (*identify)(struct luo_backend *b, int fd, char *name);
 };
 
 struct luo_backend {

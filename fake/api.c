@@ -1,17 +1,51 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The public luo_fake_* functions (include/libluo-fake.h): every one checks
- * its arguments, then luoi_fake_enter() (-EINVAL, -ECHILD), then takes the
- * lock and runs the lazy release check before looking at any state.
+ * its arguments, then luoi_fake_enter() (-EINVAL, -ECHILD), then runs the
+ * lazy release check and takes the lock before looking at any state.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fake-private.h"
+
+/* Descriptor table entries made sure of when a fake is made. */
+#define FAKE_FD_TABLE 4096
+
+/*
+ * The fake holds a descriptor for every file preserved or carried (see
+ * "Descriptors held" in README.md), the kernel none.  A process's
+ * descriptor table grows by doubling, and growing it while other threads
+ * share it waits for an RCU grace period (expand_fdtable():
+ * synchronize_rcu(), 5 to 20 ms here), during which every thread that
+ * opens a descriptor waits too (bench-parallel's 8 and 16 threads, 20
+ * preserves each, stalled all at once at 256 and at 512 descriptors).
+ * So the table is grown here, once, to FAKE_FD_TABLE entries (or the soft
+ * limit): a fake is usually made before the threads that use it, when the
+ * growth costs no grace period.  F_DUPFD takes the lowest free descriptor
+ * from there, so nothing of the caller's is touched; best effort.
+ */
+static void grow_fd_table(int fd)
+{
+	int saved = errno, top = FAKE_FD_TABLE, d;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)top)
+		top = (int)rl.rlim_cur;
+	if (top > 1) {
+		d = fcntl(fd, F_DUPFD_CLOEXEC, top - 1);
+		if (d >= 0)
+			close(d);
+	}
+	errno = saved;
+}
 
 LUOI_EXPORT int luo_fake_new(enum luo_abi abi, luo_fake_t **ret)
 {
@@ -65,12 +99,25 @@ LUOI_EXPORT int luo_fake_new(enum luo_abi abi, luo_fake_t **ret)
 		return r;
 	}
 	r = luoi_mutex_init(&f->lock);
+	if (!r) {
+		r = luoi_mutex_init(&f->reap_lock);
+		if (r)
+			pthread_mutex_destroy(&f->lock);
+	}
+	if (!r) {
+		r = luoi_mutex_init(&f->devs_lock);
+		if (r) {
+			pthread_mutex_destroy(&f->reap_lock);
+			pthread_mutex_destroy(&f->lock);
+		}
+	}
 	if (r) {
 		close(f->epfd);
 		free(f->rfc_out);
 		free(f->rfc_in);
 		return r;
 	}
+	grow_fd_table(f->epfd);
 	/* the owner: no system call per request to tell a forked child */
 	luoi_fork_guard_init(&f->fork_guard);
 	f->pid = getpid();
@@ -95,6 +142,12 @@ static void fake_destroy(struct luo_fake *f)
 	luoi_hmap_fini(&f->busy);
 	luoi_hmap_fini(&f->tmpfs_devs);
 	close(f->epfd);
+	/* what the frees above let go of (no lock to drop here) */
+	while (f->ndoomed)
+		close(f->doomed[--f->ndoomed]);
+	free(f->doomed);
+	pthread_mutex_destroy(&f->devs_lock);
+	pthread_mutex_destroy(&f->reap_lock);
 	pthread_mutex_destroy(&f->lock);
 	luoi_fork_guard_fini(&f->fork_guard);
 	free(f);
@@ -118,8 +171,8 @@ LUOI_EXPORT int luo_fake_kexec(luo_fake_t *fake)
 		return r;
 	luoi_fake_latency_wait(fake, LUO_FAKE_OP_KEXEC, false);
 
-	LUOI_LOCK_GUARD(&fake->lock);
 	luoi_fake_reap(fake);
+	LUOI_FAKE_LOCK_GUARD(fake);
 	return luoi_fake_kexec_locked(fake);
 }
 
@@ -136,8 +189,8 @@ LUOI_EXPORT int luo_fake_inject_error(luo_fake_t *fake, enum luo_fake_op op,
 	if (r)
 		return r;
 
-	LUOI_LOCK_GUARD(&fake->lock);
 	luoi_fake_reap(fake);
+	LUOI_FAKE_LOCK_GUARD(fake);
 	fake->inject[op] = error;
 	return 0;
 }
@@ -151,8 +204,8 @@ LUOI_EXPORT int luo_fake_set_limits(luo_fake_t *fake, unsigned int max_sessions,
 	if (r)
 		return r;
 
-	LUOI_LOCK_GUARD(&fake->lock);
 	luoi_fake_reap(fake);
+	LUOI_FAKE_LOCK_GUARD(fake);
 	/* 0 keeps the kernel's value, computed from the page size */
 	if (max_sessions)
 		fake->max_sessions = max_sessions;
@@ -188,8 +241,8 @@ LUOI_EXPORT int luo_fake_get_boot(luo_fake_t *fake)
 	if (r)
 		return r;
 
-	LUOI_LOCK_GUARD(&fake->lock);
 	luoi_fake_reap(fake);
+	LUOI_FAKE_LOCK_GUARD(fake);
 	return fake->boot;
 }
 
@@ -239,8 +292,8 @@ static int snapshot(luo_fake_t *fake, struct snap_entry **ret, size_t *ret_n)
 	const struct fsession *s;
 	size_t total, n = 0;
 
-	LUOI_LOCK_GUARD(&fake->lock);
 	luoi_fake_reap(fake);
+	LUOI_FAKE_LOCK_GUARD(fake);
 	total = (size_t)count_files(fake);
 	if (total) {
 		snap = calloc(total, sizeof(*snap));
@@ -296,8 +349,8 @@ LUOI_EXPORT int luo_fake_session_count(luo_fake_t *fake,
 	if (r)
 		return r;
 
-	LUOI_LOCK_GUARD(&fake->lock);
 	luoi_fake_reap(fake);
+	LUOI_FAKE_LOCK_GUARD(fake);
 	if (fake->abi == LUO_ABI_RFC)
 		return 0;
 	n = dir == LUO_SESSION_OUTGOING ? fake->out.count : fake->in.count;
@@ -313,8 +366,8 @@ LUOI_EXPORT int luo_fake_file_count(luo_fake_t *fake)
 	if (r)
 		return r;
 
-	LUOI_LOCK_GUARD(&fake->lock);
 	luoi_fake_reap(fake);
+	LUOI_FAKE_LOCK_GUARD(fake);
 	n = count_files(fake);
 	return n > INT_MAX ? INT_MAX : (int)n;
 }
@@ -329,8 +382,8 @@ LUOI_EXPORT int luo_fake_get_state(luo_fake_t *fake, enum luo_state *state)
 	if (r)
 		return r;
 
-	LUOI_LOCK_GUARD(&fake->lock);
 	luoi_fake_reap(fake);
+	LUOI_FAKE_LOCK_GUARD(fake);
 	*state = fake->abi == LUO_ABI_RFC ? (enum luo_state)fake->rfc_state
 					  : LUO_STATE_NORMAL;
 	return 0;

@@ -3,30 +3,80 @@
  * The backend libluo calls (common/backend.h): open of the device, close,
  * and every request, found by the inode of the descriptor it is made on.
  *
- * A request is dispatched under the fake's lock (the generic checks and
- * the copy of its argument), then handled.  An injected latency
- * (luo_fake_set_latency()) is spent in between WITHOUT the lock, so that
- * requests on different sessions proceed in parallel, as in the kernel
- * where each session has its own mutex: the lock is dropped, the time is
- * spent, the lock is taken again and the descriptor looked up again, since
- * the world may have changed meanwhile (a kexec: -ENODEV; the caller's
- * last copy of the descriptor closed by another thread: -EBADF, as if the
- * close had come first).
+ * A request holds the fake's lock twice, briefly, and makes no system call
+ * under it but where the kernel's order needs one (fake-private.h):
  *
- * System calls of a request, besides the handler's own: fstat() (which
- * descriptor; outside the lock), epoll_wait() (the lazy release check),
- * one process_vm_readv() (size and argument together) and, for replies,
- * one process_vm_writev().  Fork detection costs no system call
- * (common/fork-guard.h).
+ *   1. without the lock: fstat() of the descriptor, the release check
+ *      (luoi_fake_reap(): one epoll_wait(), under reap_lock);
+ *   2. lock: the handle found by the descriptor's inode; its kind, its
+ *      session's direction and its serial number are noted;
+ *   3. without the lock: the generic checks and the copy of the argument
+ *      (one process_vm_readv()), then the injected latency
+ *      (luo_fake_set_latency()) and, after a latency, the release check
+ *      again, then what the handler makes before it looks at the state
+ *      (the preserved file's dup and identity, a new descriptor pair);
+ *   4. lock: the handle found again (gone: -EBADF, as if the close had come
+ *      first; dead, i.e. a kexec came in between: -ENODEV), the handler's
+ *      checks and change;
+ *   5. without the lock: the reply (one process_vm_writev()), and the end
+ *      of what step 3 made and the handler did not keep.
+ *
+ * Requests on different sessions thus go on in parallel, as in the
+ * kernel, where each session has its own mutex; a kexec, which holds the
+ * lock throughout, falls between two requests' steps 4 (a request found
+ * dead in step 4 did nothing before it).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fake-private.h"
+
+void luoi_fake_lock(struct luo_fake *f)
+{
+	luoi_mutex_lock(&f->lock);
+}
+
+/* Drop the lock, then close what the state let go of meanwhile. */
+void luoi_fake_unlock(struct luo_fake *f)
+{
+	int *fds = f->doomed;
+	size_t n = f->ndoomed, i;
+
+	if (n) {
+		f->doomed = NULL;
+		f->ndoomed = f->doomed_cap = 0;
+	}
+	luoi_mutex_unlock(&f->lock);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+}
+
+/* Close @fd once the lock is dropped (now if there is no room to note
+ * it).  The fake's own descriptors only: nothing refers to them by
+ * number any more. */
+void luoi_fake_close_later(struct luo_fake *f, int fd)
+{
+	if (fd < 0)
+		return;
+	if (f->ndoomed == f->doomed_cap) {
+		size_t cap = f->doomed_cap ? 2 * f->doomed_cap : 16;
+		int *fds = realloc(f->doomed, cap * sizeof(*fds));
+
+		if (!fds) {
+			close(fd);
+			return;
+		}
+		f->doomed = fds;
+		f->doomed_cap = cap;
+	}
+	f->doomed[f->ndoomed++] = fd;
+}
 
 int luoi_fake_enter(const struct luo_fake *f)
 {
@@ -83,16 +133,33 @@ static void sleep_us(uint64_t us)
 		;
 }
 
-/* A CPU-bound kernel path: clock_gettime() is a vDSO call, no syscall. */
+/* A pause for a spinning CPU: leaves the core's shared resources (the
+ * other hyperthread, the memory pipeline) to others. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* A CPU-bound kernel path: clock_gettime() is a vDSO call, no syscall;
+ * the clock is read every few pauses. */
 static void spin_us(uint64_t us)
 {
 	struct timespec deadline, now;
+	int i;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	timespec_add_us(&deadline, us);
-	do
+	do {
+		for (i = 0; i < 16; i++)
+			cpu_relax();
 		clock_gettime(CLOCK_MONOTONIC, &now);
-	while (timespec_before(&now, &deadline));
+	} while (timespec_before(&now, &deadline));
 }
 
 void luoi_fake_latency_wait(struct luo_fake *f, enum luo_fake_op op, bool any)
@@ -120,10 +187,21 @@ void luoi_fake_latency_wait(struct luo_fake *f, enum luo_fake_op op, bool any)
 
 /* ---- backend operations -------------------------------------------------- */
 
+struct hprep_guard {
+	struct luo_fake *f;
+	struct fake_prep_handle p;
+};
+#define HPREP_INIT(fake) { .f = (fake), .p = { .sv = { -1, -1 } } }
+
+static void hprep_finip(struct hprep_guard *g)
+{
+	luoi_fake_hprep_fini(g->f, &g->p);
+}
+
 static int fake_open(struct luo_backend *b, const char *path, int flags)
 {
 	struct luo_fake *f = (struct luo_fake *)b;
-	_cleanup_(luoi_fake_pair_closep) int sv[2] = { -1, -1 };
+	_cleanup_(hprep_finip) struct hprep_guard p = HPREP_INIT(f);
 	struct fhandle *h;
 	int r;
 
@@ -132,26 +210,26 @@ static int fake_open(struct luo_backend *b, const char *path, int flags)
 	if (r)
 		return r;
 	luoi_fake_latency_wait(f, LUO_FAKE_OP_OPEN, true);
-
-	LUOI_LOCK_GUARD(&f->lock);
 	luoi_fake_reap(f);
+	/* the pair and its handle, without the lock; the errors in order */
+	luoi_fake_hprep_make(f, &p.p, flags & O_CLOEXEC);
+
+	LUOI_FAKE_LOCK_GUARD(f);
 	/* luo_open(): single open, then deserialization */
 	if (f->dev_in_use)
 		return -EBUSY;
 	r = luoi_fake_take_injected(f, LUO_FAKE_OP_OPEN);
 	if (r)
 		return r;
-	r = luoi_fake_pair_new(sv);
+	if (p.p.err)
+		return p.p.err;
+	if (p.p.h_err)
+		return p.p.h_err;
+	r = luoi_fake_hprep_publish(f, &p.p, FH_DEVICE, NULL, &h);
 	if (r)
 		return r;
-	if (!(flags & O_CLOEXEC) && fcntl(sv[0], F_SETFD, 0) < 0)
-		return -errno;
-	r = luoi_fake_handle_new(f, FH_DEVICE, NULL, sv, &h);
-	if (r)
-		return r;
-	sv[1] = -1; /* our end belongs to the handle now */
 	f->dev_in_use = true;
-	return TAKE_FD(sv[0]);
+	return TAKE_FD(p.p.sv[0]);
 }
 
 static int fake_close(struct luo_backend *b, int fd)
@@ -163,28 +241,32 @@ static int fake_close(struct luo_backend *b, int fd)
 		return -EINVAL;
 	if (close(fd) < 0 && errno != EINTR)
 		r = -errno;
-	if (!luoi_fake_enter(f)) {
-		LUOI_LOCK_GUARD(&f->lock);
+	if (!luoi_fake_enter(f))
 		luoi_fake_reap(f);
-	}
 	return r;
 }
 
-/* Called with the lock held; returns with it held. */
-static int wait_unlocked(struct luo_fake *f, struct fake_req *req,
-			 const struct stat *st)
+/* Step 2 (or 4 if @again): the request's handle, with the lock held. */
+static int find_handle(struct luo_fake *f, struct fake_req *req,
+		       const struct stat *st, bool again)
 {
-	luoi_mutex_unlock(&f->lock);
-	luoi_fake_latency_wait(f, req->op, true);
-	luoi_mutex_lock(&f->lock);
-
-	luoi_fake_reap(f);
 	req->h = luoi_fake_handle_find(f, (uint64_t)st->st_dev,
 				       (uint64_t)st->st_ino);
-	if (!req->h)
-		return -EBADF;
+	if (again) {
+		/* closed by another thread meanwhile (a new descriptor may
+		 * even have its inode now) */
+		if (!req->h || req->h->serial != req->serial)
+			return -EBADF;
+	} else if (!req->h) {
+		return -ENOTTY; /* not a descriptor of this fake kernel */
+	}
 	if (req->h->kind == FH_DEAD)
 		return -ENODEV;
+	if (!again) {
+		req->serial = req->h->serial;
+		req->kind = req->h->kind;
+		req->incoming = req->h->session && req->h->session->retrieved;
+	}
 	return 0;
 }
 
@@ -204,29 +286,43 @@ static int fake_ioctl(struct luo_backend *b, int fd, unsigned long request,
 	req.cmd = (uint32_t)request; /* the kernel's unsigned int cmd */
 	req.arg = arg;
 	have_st = fstat(fd, &st) == 0;
-
-	LUOI_LOCK_GUARD(&f->lock);
 	luoi_fake_reap(f);
 	if (!have_st)
 		return -EBADF;
-	req.h = luoi_fake_handle_find(f, (uint64_t)st.st_dev,
-				      (uint64_t)st.st_ino);
-	if (!req.h)
-		return -ENOTTY; /* not a descriptor of this fake kernel */
-	if (req.h->kind == FH_DEAD)
-		return -ENODEV;
 
-	rfc = req.h->kind == FH_DEVICE && f->abi == LUO_ABI_RFC;
+	{
+		LUOI_FAKE_LOCK_GUARD(f);
+
+		r = find_handle(f, &req, &st, false);
+		if (r)
+			return r;
+	}
+
+	rfc = req.kind == FH_DEVICE && f->abi == LUO_ABI_RFC;
 	r = rfc ? luoi_fake_rfc_dispatch(f, &req)
 		: luoi_fake_mainline_dispatch(f, &req);
 	if (r)
 		return r;
 	if (luoi_fake_latency_set(f, req.op, true)) {
-		r = wait_unlocked(f, &req, &st);
-		if (r)
-			return r;
+		luoi_fake_latency_wait(f, req.op, true);
+		luoi_fake_reap(f);
 	}
-	return rfc ? luoi_fake_rfc_run(f, &req) : luoi_fake_mainline_run(f, &req);
+	if (rfc)
+		luoi_fake_rfc_prepare(f, &req);
+	else
+		luoi_fake_mainline_prepare(f, &req);
+
+	{
+		LUOI_FAKE_LOCK_GUARD(f);
+
+		r = find_handle(f, &req, &st, true);
+		if (!r)
+			r = rfc ? luoi_fake_rfc_run(f, &req)
+				: luoi_fake_mainline_run(f, &req);
+		req.h = NULL;
+	}
+	return rfc ? luoi_fake_rfc_finish(f, &req, r)
+		   : luoi_fake_mainline_finish(f, &req, r);
 }
 
 static void fake_backend_ref(struct luo_backend *b)

@@ -14,11 +14,27 @@
  *   dispatch.c  the backend vtable libluo calls; injected latency
  *   api.c       the public luo_fake_* functions
  *
- * Locking: one mutex per fake, taken by every entry point (after the NULL
- * and fork checks) and held for the whole operation, except that it is
- * never held while user code runs (luo_fake_foreach_file() calls back on a
- * snapshot) nor during an injected latency (dispatch.c).  Every function
- * declared here expects the lock held unless it says otherwise.
+ * Locking (the order: reap_lock, then lock, then devs_lock):
+ *
+ *   lock       the fake's state: sessions, files, handles, the counters.
+ *              Held only for the bookkeeping of an operation, never for a
+ *              system call that touches no shared state: a request looks
+ *              its descriptor up under it (dispatch.c), reads its argument,
+ *              spends its latency and makes its descriptors without it,
+ *              takes it again for the checks and the change, and writes
+ *              its reply after dropping it where the kernel's order allows
+ *              (mainline.c says which).  Descriptors the state drops while
+ *              it is held are closed after it is dropped
+ *              (luoi_fake_close_later()).  Never held while user code runs
+ *              (luo_fake_foreach_file() calls back on a snapshot).  A kexec
+ *              runs entirely under it, which is what makes it atomic.
+ *   reap_lock  the release check (handles.c): every epoll_wait() on epfd,
+ *              and the end of a released handle (EPOLL_CTL_DEL, close).
+ *              Taken without lock; the release itself takes lock inside.
+ *   devs_lock  fake->tmpfs_devs, a leaf: read by a preserve before it
+ *              takes lock, written under lock.
+ *
+ * Every function declared here expects lock held unless it says otherwise.
  *
  * Naming: every function or object shared between these files is
  * luoi_fake_* (the static-library symbol check allows public luo_fake_*
@@ -141,6 +157,7 @@ enum fhandle_kind {
 struct fhandle {
 	enum fhandle_kind kind;
 	int our_end;
+	uint64_t serial; /* unique in the fake: tells a handle from its successor */
 	uint64_t dev, ino; /* of the caller's end */
 	struct fhandle *next_same_key; /* same key in fake->handles */
 	struct fsession *session;
@@ -156,6 +173,8 @@ struct luo_fake {
 	struct luo_backend backend; /* first: how libluo reaches the fake */
 	atomic_long refs;
 	pthread_mutex_t lock;
+	pthread_mutex_t reap_lock; /* epoll_wait() on epfd; before lock */
+	pthread_mutex_t devs_lock; /* tmpfs_devs; a leaf */
 	struct luoi_fork_guard fork_guard; /* the process that owns the fake */
 	pid_t pid;        /* its pid, for process_vm_readv/writev */
 	enum luo_abi abi; /* MAINLINE or RFC */
@@ -163,7 +182,8 @@ struct luo_fake {
 	int boot;
 	int rfc_state;
 	bool dev_in_use;
-	enum fake_uaccess uaccess;
+	atomic_int uaccess; /* enum fake_uaccess; read without the lock */
+	uint64_t next_serial;
 	int inject[LUO_FAKE_OP_KEXEC + 1];
 	/* per op: usec | flags << 32; read without the lock */
 	_Atomic uint64_t latency[FAKE_NR_OPS];
@@ -174,8 +194,12 @@ struct luo_fake {
 	struct fsession *rfc_out, *rfc_in;
 	struct luoi_hmap handles; /* id key -> first struct fhandle * */
 	struct luoi_hmap busy;    /* id key -> first struct ffile * */
-	/* st_dev -> number of preserved files held on it (known tmpfs) */
+	/* st_dev -> number of preserved files held on it (known tmpfs);
+	 * under devs_lock */
 	struct luoi_hmap tmpfs_devs;
+	/* descriptors to close once lock is dropped */
+	int *doomed;
+	size_t ndoomed, doomed_cap;
 };
 
 /* One request on its way from the generic dispatch to its handler. */
@@ -187,17 +211,50 @@ union fake_mainline_buf {
 	uint64_t align;
 };
 
+/* A descriptor pair and its handle, made without the lock, entered in the
+ * fake's map with it (handles.c). */
+struct fake_prep_handle {
+	int sv[2];          /* sv[0] for the caller, sv[1] the fake's */
+	int err;            /* socketpair() (or F_SETFD) failed: -errno */
+	int h_err;          /* the handle could not be made: -errno */
+	struct fhandle *h;  /* in epfd, not yet in fake->handles */
+};
+
+/* A file to preserve, checked without the lock; the verdicts are given
+ * under it, in the kernel's order (memfd.c). */
+struct fake_prep_file {
+	int ref;            /* our dup of the caller's file, or -1 */
+	int err;            /* fget(), can_preserve(): -EBADF, -ENOENT, ... */
+	int late_err;       /* memfd_luo_preserve(): -EOPNOTSUPP, -EFBIG, ... */
+	struct ffile *file; /* NULL: -ENOMEM (after -EBUSY) */
+	uint64_t dev, ino;
+	off_t size;
+	unsigned int seals;
+};
+
 struct fake_req {
 	uint32_t cmd;
 	void *arg;
-	struct fhandle *h;
+	struct fhandle *h;   /* only while the lock is held */
+	/* the handle as found when the request came in */
+	uint64_t serial;
+	enum fhandle_kind kind;
+	bool incoming;       /* a retrieved (incoming) session */
 	enum luo_fake_op op; /* whose latency applies (0: none of its own) */
 	uint32_t usize;      /* mainline: the caller's size */
+	bool respond;        /* the reply is written after the lock */
 	union {
 		union fake_mainline_buf mainline;
 		struct luo_k_rfc_fd rfc_fd;
 		uint64_t rfc_token;
+		int32_t rfc_state;
 	} u;
+	/* made without the lock before the handler runs */
+	union {
+		struct fake_prep_handle handle; /* CREATE/RETRIEVE_SESSION */
+		struct fake_prep_file file;     /* PRESERVE_FD, RFC FD_PRESERVE */
+		int slot;                       /* RETRIEVE_FD */
+	} prep;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -231,7 +288,28 @@ static inline uint64_t luoi_fake_p2u(const void *p)
 	return (uint64_t)(uintptr_t)p;
 }
 
+/* Take and drop fake->lock; the unlock closes the descriptors that
+ * luoi_fake_close_later() collected, after the lock is dropped. */
+void luoi_fake_lock(struct luo_fake *f);
+void luoi_fake_unlock(struct luo_fake *f);
+void luoi_fake_close_later(struct luo_fake *f, int fd);
+static inline void luoi_fake_unlockp(struct luo_fake **f)
+{
+	if (*f)
+		luoi_fake_unlock(*f);
+}
+static inline struct luo_fake *luoi_fake_lock_ret(struct luo_fake *f)
+{
+	luoi_fake_lock(f);
+	return f;
+}
+/* Hold fake->lock until the end of the enclosing scope. */
+#define LUOI_FAKE_LOCK_GUARD(f)                                           \
+	_cleanup_(luoi_fake_unlockp) __attribute__((unused))              \
+	struct luo_fake *LUOI_UNIQ(luoi_fake_guard_) = luoi_fake_lock_ret(f)
+
 /* ---- uaccess.c: user memory (-EFAULT rather than a crash) -------------- */
+/* These take no lock and need none. */
 
 int luoi_fake_uread(struct luo_fake *f, void *dst, const void *src,
 		    size_t len);
@@ -246,19 +324,31 @@ int luoi_fake_urespond(struct luo_fake *f, void *arg, const void *buf,
 
 /* ---- handles.c: descriptors handed out --------------------------------- */
 
-int luoi_fake_pair_new(int sv[2]);
-void luoi_fake_pair_close(int sv[2]);
-/* For _cleanup_(luoi_fake_pair_closep) int sv[2] = { -1, -1 }; */
-static inline void luoi_fake_pair_closep(int (*sv)[2])
+/* Without the lock: a pair, its O_CLOEXEC as asked, and its handle in
+ * epfd; failures are recorded in @p for the handler to report in order. */
+void luoi_fake_hprep_make(struct luo_fake *f, struct fake_prep_handle *p,
+			  bool cloexec);
+/* With the lock: enter the prepared handle in the map.  0 or -ENOMEM;
+ * on success the handle owns sv[1] and p->h is cleared. */
+int luoi_fake_hprep_publish(struct luo_fake *f, struct fake_prep_handle *p,
+			    enum fhandle_kind kind, struct fsession *s,
+			    struct fhandle **ret);
+/* Without the lock: drop what was made and not published (the caller
+ * clears sv[0] if it became the caller's). */
+void luoi_fake_hprep_fini(struct luo_fake *f, struct fake_prep_handle *p);
+static inline void luoi_fake_hprep_init(struct fake_prep_handle *p)
 {
-	luoi_fake_pair_close(*sv);
+	p->sv[0] = p->sv[1] = -1;
+	p->err = p->h_err = 0;
+	p->h = NULL;
 }
-int luoi_fake_handle_new(struct luo_fake *f, enum fhandle_kind kind,
-			 struct fsession *s, int sv[2], struct fhandle **ret);
+
 struct fhandle *luoi_fake_handle_find(const struct luo_fake *f, uint64_t dev,
 				      uint64_t ino);
 void luoi_fake_handle_destroy(struct luo_fake *f, struct fhandle *h);
 void luoi_fake_handle_release(struct luo_fake *f, struct fhandle *h);
+/* The release check: WITHOUT the lock (it takes reap_lock, and the lock
+ * only if a descriptor was released). */
 void luoi_fake_reap(struct luo_fake *f);
 void luoi_fake_kill_handles(struct luo_fake *f);
 void luoi_fake_handles_free(struct luo_fake *f);
@@ -292,17 +382,41 @@ struct fsession *luoi_fake_list_find(const struct fsession_list *l,
 
 /* ---- memfd.c: the memfd handler ---------------------------------------- */
 
-int luoi_fake_preserve_file(struct luo_fake *f, struct fsession *s,
-			    int32_t fd, uint64_t token, uint64_t limit);
+/* Without the lock: fget() and the handler's look at the file. */
+void luoi_fake_preserve_prepare(struct luo_fake *f, int32_t fd,
+				struct fake_prep_file *p);
+/* With the lock: luo_preserve_file()'s checks in order, and the insert. */
+int luoi_fake_preserve_commit(struct luo_fake *f, struct fsession *s,
+			      struct fake_prep_file *p, uint64_t token,
+			      uint64_t limit);
+/* Without the lock: drop what was prepared and not committed. */
+void luoi_fake_preserve_fini(struct fake_prep_file *p);
 void luoi_fake_unpin_dev(struct luo_fake *f, struct ffile *file);
 int luoi_fake_copy_file(const struct ffile *src, int *ret_fd);
 
 /* ---- mainline.c, rfc.c: split at the point where latency is added ------ */
 
+/*
+ * A request in four steps (dispatch.c):
+ *   dispatch  WITHOUT the lock: the generic checks, on the handle's kind
+ *             and direction as found, and the copy of the argument;
+ *             (the latency is spent here)
+ *   prepare   WITHOUT the lock: what the handler makes before it looks at
+ *             the state (descriptors, the file's identity); cannot fail,
+ *             failures are kept for the handler to report in order;
+ *   run       WITH the lock: the handler (injected error, checks, change);
+ *   finish    WITHOUT the lock: the reply if req->respond, and the end of
+ *             what was prepared and not used; returns the request's answer.
+ */
 int luoi_fake_mainline_dispatch(struct luo_fake *f, struct fake_req *req);
+void luoi_fake_mainline_prepare(struct luo_fake *f, struct fake_req *req);
 int luoi_fake_mainline_run(struct luo_fake *f, struct fake_req *req);
+int luoi_fake_mainline_finish(struct luo_fake *f, struct fake_req *req,
+			      int r);
 int luoi_fake_rfc_dispatch(struct luo_fake *f, struct fake_req *req);
+void luoi_fake_rfc_prepare(struct luo_fake *f, struct fake_req *req);
 int luoi_fake_rfc_run(struct luo_fake *f, struct fake_req *req);
+int luoi_fake_rfc_finish(struct luo_fake *f, struct fake_req *req, int r);
 
 /* ---- kexec.c ------------------------------------------------------------ */
 

@@ -2,14 +2,21 @@
 /*
  * The mainline ABI: luo_ioctl() on the device and luo_session_ioctl() on a
  * session (Linux 7.2 luo_core.c, luo_session.c, luo_file.c).  A request is
- * taken in two steps, so that an injected latency can be spent between
- * them without the fake's lock (dispatch.c):
+ * taken in steps (dispatch.c), only the third with the fake's lock:
  *
  *   luoi_fake_mainline_dispatch()  the generic checks, in the kernel's
  *       order (number, size read, request match, session direction, size,
  *       copy_struct_from_user()), and the copy of the argument;
+ *   luoi_fake_mainline_prepare()   what the handler makes first: the new
+ *       descriptor pair of a session, the dup and identity of a file to
+ *       preserve, the slot of a retrieved file;
  *   luoi_fake_mainline_run()       the request's own handler, which fires
- *       the injected error first, then makes the operation's own checks.
+ *       the injected error first, then makes the operation's own checks
+ *       (reporting what prepare found where the kernel would find it);
+ *   luoi_fake_mainline_finish()    the reply, where nothing is to be undone
+ *       if it fails (PRESERVE_FD, RETRIEVE_FD, FINISH, GET_NAME); the
+ *       session requests reply under the lock, since a failed reply drops
+ *       the new session, which a kexec must not see in between.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,7 +79,7 @@ static const struct mainline_op session_ops[LUO_K_CMD_SESSION_COUNT] = {
 static int do_create_session(struct luo_fake *f, struct fake_req *req)
 {
 	struct luo_k_session_req *sreq = &req->u.mainline.session;
-	_cleanup_(luoi_fake_pair_closep) int sv[2] = { -1, -1 };
+	struct fake_prep_handle *p = &req->prep.handle;
 	_cleanup_free_ struct fsession *s = NULL;
 	struct fhandle *h;
 	size_t len;
@@ -81,9 +88,8 @@ static int do_create_session(struct luo_fake *f, struct fake_req *req)
 	r = luoi_fake_take_injected(f, LUO_FAKE_OP_CREATE_SESSION);
 	if (r)
 		return r;
-	r = luoi_fake_pair_new(sv);
-	if (r)
-		return r;
+	if (p->err) /* get_unused_fd_flags() */
+		return p->err;
 
 	len = strnlen((const char *)sreq->name, LUO_K_NAME_LEN);
 	if (len == 0 || len > LUO_K_NAME_LEN - 1)
@@ -102,18 +108,19 @@ static int do_create_session(struct luo_fake *f, struct fake_req *req)
 	if (r)
 		return r;
 
-	r = luoi_fake_handle_new(f, FH_SESSION, s, sv, &h);
+	if (p->h_err)
+		return p->h_err;
+	r = luoi_fake_hprep_publish(f, p, FH_SESSION, s, &h);
 	if (r)
 		return r;
-	sv[1] = -1; /* our end belongs to the handle now */
-	sreq->fd = sv[0];
+	sreq->fd = p->sv[0];
 	r = luoi_fake_urespond(f, req->arg, sreq, req->usize, sizeof(*sreq));
 	if (r) {
 		/* fput() of the new file: the release drops an empty session */
 		luoi_fake_handle_destroy(f, h);
 		return r;
 	}
-	sv[0] = -1; /* the caller's now */
+	p->sv[0] = -1; /* the caller's now */
 	s->handle = h;
 	luoi_fake_list_add(&f->out, TAKE_PTR(s));
 	return 0;
@@ -123,7 +130,7 @@ static int do_create_session(struct luo_fake *f, struct fake_req *req)
 static int do_retrieve_session(struct luo_fake *f, struct fake_req *req)
 {
 	struct luo_k_session_req *sreq = &req->u.mainline.session;
-	_cleanup_(luoi_fake_pair_closep) int sv[2] = { -1, -1 };
+	struct fake_prep_handle *p = &req->prep.handle;
 	struct fsession *s;
 	struct fhandle *h;
 	int r;
@@ -131,30 +138,31 @@ static int do_retrieve_session(struct luo_fake *f, struct fake_req *req)
 	r = luoi_fake_take_injected(f, LUO_FAKE_OP_RETRIEVE_SESSION);
 	if (r)
 		return r;
-	r = luoi_fake_pair_new(sv);
-	if (r)
-		return r;
+	if (p->err) /* get_unused_fd_flags() */
+		return p->err;
 
 	s = luoi_fake_list_find(&f->in, (const char *)sreq->name);
 	if (!s)
 		return -ENOENT;
 	if (s->retrieved)
 		return -EINVAL;
-	r = luoi_fake_handle_new(f, FH_SESSION, s, sv, &h);
+	if (p->h_err)
+		return p->h_err;
+	r = luoi_fake_hprep_publish(f, p, FH_SESSION, s, &h);
 	if (r)
 		return r;
-	sv[1] = -1; /* our end belongs to the handle now */
 	s->retrieved = true;
 	s->handle = h;
-	sreq->fd = sv[0];
+	sreq->fd = p->sv[0];
 	r = luoi_fake_urespond(f, req->arg, sreq, req->usize, sizeof(*sreq));
 	if (r) {
-		/* fput() of the new file: its release finishes the session */
-		close(TAKE_FD(sv[0]));
+		/* fput() of the new file: its release finishes the session
+		 * (the caller's end closes after, in finish: epfd must not
+		 * report the handle freed here) */
 		luoi_fake_handle_release(f, h);
 		return r;
 	}
-	sv[0] = -1; /* the caller's now */
+	p->sv[0] = -1; /* the caller's now */
 	return 0;
 }
 
@@ -166,30 +174,28 @@ static int do_preserve_fd(struct luo_fake *f, struct fake_req *req)
 	r = luoi_fake_take_injected(f, LUO_FAKE_OP_PRESERVE_FD);
 	if (r)
 		return r;
-	r = luoi_fake_preserve_file(f, req->h->session, freq->fd, freq->token,
-				    f->max_files);
+	r = luoi_fake_preserve_commit(f, req->h->session, &req->prep.file,
+				      freq->token, f->max_files);
 	if (r)
 		return r;
 	/* the file stays preserved even if the reply fails */
-	return luoi_fake_urespond(f, req->arg, freq, req->usize,
-				  sizeof(*freq));
+	req->respond = true;
+	return 0;
 }
 
 static int do_retrieve_fd(struct luo_fake *f, struct fake_req *req)
 {
 	struct luo_k_file_req *freq = &req->u.mainline.file;
 	struct fsession *s = req->h->session;
-	_cleanup_close_ int slot = -1;
 	struct ffile *file;
 	int r;
 
 	r = luoi_fake_take_injected(f, LUO_FAKE_OP_RETRIEVE_FD);
 	if (r)
 		return r;
-	/* get_unused_fd_flags(O_CLOEXEC): hold the slot with a placeholder */
-	slot = fcntl(req->h->our_end, F_DUPFD_CLOEXEC, 0);
-	if (slot < 0)
-		return -errno;
+	/* get_unused_fd_flags(O_CLOEXEC): the placeholder made by prepare */
+	if (req->prep.slot < 0)
+		return req->prep.slot;
 
 	file = s->nfiles ? luoi_fake_session_find(s, freq->token) : NULL;
 	if (!file)
@@ -202,13 +208,11 @@ static int do_retrieve_fd(struct luo_fake *f, struct fake_req *req)
 		luoi_fake_busy_add(f, file);
 		file->retrieved = true;
 	}
-	if (dup3(file->fd, slot, O_CLOEXEC) < 0)
+	/* under the lock: a finish may close file->fd as soon as it drops */
+	if (dup3(file->fd, req->prep.slot, O_CLOEXEC) < 0)
 		return -errno;
-	freq->fd = slot;
-	r = luoi_fake_urespond(f, req->arg, freq, req->usize, sizeof(*freq));
-	if (r)
-		return r;
-	TAKE_FD(slot); /* the caller's now */
+	freq->fd = req->prep.slot;
+	req->respond = true;
 	return 0;
 }
 
@@ -223,8 +227,8 @@ static int do_finish(struct luo_fake *f, struct fake_req *req)
 	if (freq->reserved)
 		return -EINVAL;
 	luoi_fake_session_drop_files(f, req->h->session);
-	return luoi_fake_urespond(f, req->arg, freq, req->usize,
-				  sizeof(*freq));
+	req->respond = true;
+	return 0;
 }
 
 static int do_get_name(struct luo_fake *f, struct fake_req *req)
@@ -233,26 +237,27 @@ static int do_get_name(struct luo_fake *f, struct fake_req *req)
 	const struct fsession *s = req->h->session;
 	size_t len = strnlen(s->name, sizeof(s->name) - 1);
 
+	(void)f;
 	if (nreq->reserved)
 		return -EINVAL;
 	/* strscpy(): the name and its NUL, no padding */
 	memcpy(nreq->name, s->name, len);
 	nreq->name[len] = 0;
-	return luoi_fake_urespond(f, req->arg, nreq, req->usize,
-				  sizeof(*nreq));
+	req->respond = true;
+	return 0;
 }
 
 /* luo_ioctl() on the device and luo_session_ioctl() on a session, up to
- * the handler: the generic checks and the copy of the argument. */
+ * the handler: the generic checks and the copy of the argument.  Without
+ * the lock: the handle's kind and direction are those noted in @req. */
 int luoi_fake_mainline_dispatch(struct luo_fake *f, struct fake_req *req)
 {
 	const struct mainline_op *op;
-	const struct fhandle *h = req->h;
 	uint32_t nr = _IOC_NR(req->cmd);
 	size_t got;
 	int r;
 
-	if (h->kind == FH_DEVICE) {
+	if (req->kind == FH_DEVICE) {
 		if (nr - LUO_K_CMD_CREATE_SESSION >= LUO_K_CMD_DEVICE_COUNT)
 			return -EINVAL;
 		op = &device_ops[nr - LUO_K_CMD_CREATE_SESSION];
@@ -273,8 +278,8 @@ int luoi_fake_mainline_dispatch(struct luo_fake *f, struct fake_req *req)
 
 	if (op->num != req->cmd)
 		return -ENOTTY;
-	if ((op->type == OP_INCOMING && !h->session->retrieved) ||
-	    (op->type == OP_OUTGOING && h->session->retrieved))
+	if ((op->type == OP_INCOMING && !req->incoming) ||
+	    (op->type == OP_OUTGOING && req->incoming))
 		return -EINVAL;
 	if (req->usize < op->min_size)
 		return -EINVAL;
@@ -303,4 +308,59 @@ int luoi_fake_mainline_run(struct luo_fake *f, struct fake_req *req)
 		return do_get_name(f, req);
 	}
 	return -ENOTTY;
+}
+
+void luoi_fake_mainline_prepare(struct luo_fake *f, struct fake_req *req)
+{
+	switch (req->cmd) {
+	case LUO_K_CREATE_SESSION:
+	case LUO_K_RETRIEVE_SESSION:
+		luoi_fake_hprep_init(&req->prep.handle);
+		luoi_fake_hprep_make(f, &req->prep.handle, true);
+		break;
+	case LUO_K_SESSION_PRESERVE_FD:
+		luoi_fake_preserve_prepare(f, req->u.mainline.file.fd,
+					   &req->prep.file);
+		break;
+	case LUO_K_SESSION_RETRIEVE_FD:
+		/* any descriptor of ours that lives as long as the fake */
+		req->prep.slot = fcntl(f->epfd, F_DUPFD_CLOEXEC, 0);
+		if (req->prep.slot < 0)
+			req->prep.slot = -errno;
+		break;
+	}
+}
+
+int luoi_fake_mainline_finish(struct luo_fake *f, struct fake_req *req, int r)
+{
+	void *reply = &req->u.mainline;
+	size_t ksize = 0;
+
+	switch (req->cmd) {
+	case LUO_K_CREATE_SESSION:
+	case LUO_K_RETRIEVE_SESSION:
+		luoi_fake_hprep_fini(f, &req->prep.handle);
+		return r;
+	case LUO_K_SESSION_PRESERVE_FD:
+		luoi_fake_preserve_fini(&req->prep.file);
+		ksize = sizeof(struct luo_k_file_req);
+		break;
+	case LUO_K_SESSION_RETRIEVE_FD:
+		ksize = sizeof(struct luo_k_file_req);
+		break;
+	case LUO_K_SESSION_FINISH:
+		ksize = sizeof(struct luo_k_finish_req);
+		break;
+	case LUO_K_SESSION_GET_NAME:
+		ksize = sizeof(struct luo_k_get_name_req);
+		break;
+	}
+	if (!r && req->respond)
+		r = luoi_fake_urespond(f, req->arg, reply, req->usize, ksize);
+	if (req->cmd == LUO_K_SESSION_RETRIEVE_FD && req->prep.slot >= 0) {
+		if (!r)
+			return 0; /* the retrieved file is the caller's now */
+		close(req->prep.slot);
+	}
+	return r;
 }

@@ -29,10 +29,21 @@
  * preserved file, that file pins its superblock, so its st_dev cannot be
  * given to another file system: a file with the same st_dev is on the same
  * tmpfs and needs no fstatfs().  fake->tmpfs_devs counts the files held per
- * device (memfds all share one).
+ * device (memfds all share one).  It is read by a preserve before it takes
+ * the lock, hence a lock of its own (devs_lock): a device found there is
+ * pinned at that moment, and the file looked at is held by our dup since
+ * before, so both are on the same superblock.
  */
+static bool known_tmpfs(struct luo_fake *f, uint64_t dev)
+{
+	LUOI_LOCK_GUARD(&f->devs_lock);
+	return luoi_hmap_find(&f->tmpfs_devs, dev) != NULL;
+}
+
+/* After a reserve of tmpfs_devs. */
 static void pin_dev(struct luo_fake *f, struct ffile *file)
 {
+	LUOI_LOCK_GUARD(&f->devs_lock);
 	uint64_t *n = luoi_hmap_find(&f->tmpfs_devs, file->dev);
 
 	if (n)
@@ -44,6 +55,7 @@ static void pin_dev(struct luo_fake *f, struct ffile *file)
 
 void luoi_fake_unpin_dev(struct luo_fake *f, struct ffile *file)
 {
+	LUOI_LOCK_GUARD(&f->devs_lock);
 	uint64_t *n = luoi_hmap_find(&f->tmpfs_devs, file->dev);
 
 	if (n && --*n == 0)
@@ -51,34 +63,44 @@ void luoi_fake_unpin_dev(struct luo_fake *f, struct ffile *file)
 	file->pins_dev = false;
 }
 
+static int reserve_devs(struct luo_fake *f)
+{
+	LUOI_LOCK_GUARD(&f->devs_lock);
+	return luoi_hmap_reserve(&f->tmpfs_devs, 1);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Preserving a file (luo_preserve_file() + memfd_luo handler)              */
 /* ------------------------------------------------------------------------ */
 
-int luoi_fake_preserve_file(struct luo_fake *f, struct fsession *s,
-			    int32_t fd, uint64_t token, uint64_t limit)
+/*
+ * Without the lock: fget() and the handler's look at the file, whose
+ * verdicts luoi_fake_preserve_commit() gives in the kernel's order (after
+ * the session's own checks).  None of this touches the fake's state but
+ * tmpfs_devs, under its own lock.
+ */
+void luoi_fake_preserve_prepare(struct luo_fake *f, int32_t fd,
+				struct fake_prep_file *p)
 {
-	_cleanup_free_ struct ffile *file = NULL;
-	_cleanup_close_ int ref = -1;
 	struct statfs sfs;
 	struct stat st;
 	uint64_t pages;
-	int seals, seals_errno, r;
+	int seals, seals_errno;
 	bool tmpfs;
 
-	if (luoi_fake_session_find(s, token))
-		return -EEXIST;
-
-	/* kho_block_set_grow(): the session's serialization blocks are full */
-	if (s->nfiles + 1 > limit)
-		return -ENOSPC;
+	memset(p, 0, sizeof(*p));
+	p->ref = -1;
 
 	/* fget(): the fake's reference is a dup of the same open file */
-	if (fd < 0)
-		return -EBADF;
-	ref = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (ref < 0)
-		return errno == EINVAL ? -EBADF : -errno;
+	if (fd < 0) {
+		p->err = -EBADF;
+		return;
+	}
+	p->ref = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (p->ref < 0) {
+		p->err = errno == EINVAL ? -EBADF : -errno;
+		return;
+	}
 
 	/*
 	 * fget() refuses O_PATH descriptors.  So does fcntl() for every
@@ -87,60 +109,107 @@ int luoi_fake_preserve_file(struct luo_fake *f, struct fsession *s,
 	 * in the same call the seals that memfd_luo_preserve() checks below
 	 * (its other failures are reported there, in the kernel's order).
 	 */
-	seals = fcntl(ref, F_GET_SEALS);
+	seals = fcntl(p->ref, F_GET_SEALS);
 	seals_errno = seals < 0 ? errno : 0;
-	if (seals_errno == EBADF)
-		return -EBADF;
+	if (seals_errno == EBADF) {
+		p->err = -EBADF;
+		return;
+	}
 
 	/* memfd_luo_can_preserve(): shmem_file() && !i_nlink */
-	if (fstat(ref, &st) < 0)
-		return -EBADF;
-	tmpfs = luoi_hmap_find(&f->tmpfs_devs, (uint64_t)st.st_dev) != NULL;
+	if (fstat(p->ref, &st) < 0) {
+		p->err = -EBADF;
+		return;
+	}
+	tmpfs = known_tmpfs(f, (uint64_t)st.st_dev);
 	if (!tmpfs) {
-		if (fstatfs(ref, &sfs) < 0)
-			return -EBADF;
+		if (fstatfs(p->ref, &sfs) < 0) {
+			p->err = -EBADF;
+			return;
+		}
 		tmpfs = (unsigned long)sfs.f_type == (unsigned long)TMPFS_MAGIC;
 	}
-	if (!tmpfs || !S_ISREG(st.st_mode) || st.st_nlink != 0)
-		return -ENOENT;
+	if (!tmpfs || !S_ISREG(st.st_mode) || st.st_nlink != 0) {
+		p->err = -ENOENT;
+		return;
+	}
+	p->dev = (uint64_t)st.st_dev;
+	p->ino = (uint64_t)st.st_ino;
+	p->size = st.st_size;
+	p->file = calloc(1, sizeof(*p->file)); /* NULL: -ENOMEM, in order */
+
+	/* memfd_luo_preserve() */
+	pages = ((uint64_t)st.st_size + (uint64_t)f->page_size - 1) /
+		(uint64_t)f->page_size;
+	if (seals < 0)
+		p->late_err = -seals_errno;
+	else if ((unsigned int)seals & ~(unsigned int)FAKE_ALL_SEALS)
+		p->late_err = -EOPNOTSUPP;
+	else if (pages > UINT_MAX)
+		p->late_err = -EFBIG;
+	else
+		p->seals = (unsigned int)seals;
+}
+
+/* With the lock: luo_preserve_file() in order, and the file enters the
+ * session and luo_preserved_files. */
+int luoi_fake_preserve_commit(struct luo_fake *f, struct fsession *s,
+			      struct fake_prep_file *p, uint64_t token,
+			      uint64_t limit)
+{
+	struct ffile *file;
+	int r;
+
+	if (luoi_fake_session_find(s, token))
+		return -EEXIST;
+
+	/* kho_block_set_grow(): the session's serialization blocks are full */
+	if (s->nfiles + 1 > limit)
+		return -ENOSPC;
+
+	/* fget(), memfd_luo_can_preserve() */
+	if (p->err)
+		return p->err;
 
 	/* xa_insert(luo_preserved_files, inode) */
-	if (luoi_fake_busy_find(f, (uint64_t)st.st_dev, (uint64_t)st.st_ino))
+	if (luoi_fake_busy_find(f, p->dev, p->ino))
 		return -EBUSY;
 
-	file = calloc(1, sizeof(*file));
-	if (!file)
+	if (!p->file)
 		return -ENOMEM;
 	r = luoi_hmap_reserve(&f->busy, 1);
 	if (!r)
 		r = luoi_hmap_reserve(&s->tokens, 1);
 	if (!r)
-		r = luoi_hmap_reserve(&f->tmpfs_devs, 1);
+		r = reserve_devs(f);
 	if (r < 0)
 		return r;
 
 	/* memfd_luo_preserve() */
-	if (seals < 0)
-		return -seals_errno;
-	if ((unsigned int)seals & ~(unsigned int)FAKE_ALL_SEALS)
-		return -EOPNOTSUPP;
-	pages = ((uint64_t)st.st_size + (uint64_t)f->page_size - 1) /
-		(uint64_t)f->page_size;
-	if (pages > UINT_MAX)
-		return -EFBIG;
+	if (p->late_err)
+		return p->late_err;
 
+	file = TAKE_PTR(p->file);
 	file->token = token;
-	file->fd = TAKE_FD(ref);
-	file->dev = (uint64_t)st.st_dev;
-	file->ino = (uint64_t)st.st_ino;
-	file->size = st.st_size;
-	file->seals = (unsigned int)seals;
+	file->fd = TAKE_FD(p->ref);
+	file->dev = p->dev;
+	file->ino = p->ino;
+	file->size = p->size;
+	file->seals = p->seals;
 	/* none of these can fail after the reserves */
 	luoi_fake_file_link(s, file);
 	luoi_fake_busy_add(f, file);
 	pin_dev(f, file);
-	TAKE_PTR(file);
 	return 0;
+}
+
+/* Without the lock. */
+void luoi_fake_preserve_fini(struct fake_prep_file *p)
+{
+	luoi_close_keep_errno(p->ref);
+	p->ref = -1;
+	free(p->file);
+	p->file = NULL;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -3,9 +3,12 @@
  * The RFC ABI (the fake's reading of the June 2025 series; see "The RFC
  * ABI" in fake/README.md): one global list of preserved files and a state
  * machine, on the device descriptor.  As on the mainline side, a request
- * is taken in two steps: luoi_fake_rfc_dispatch() recognises it and reads
- * its argument, luoi_fake_rfc_run() fires the injected error and does the
- * rest; an injected latency is spent in between (dispatch.c).
+ * is taken in steps (dispatch.c): luoi_fake_rfc_dispatch() recognises it
+ * and reads its argument, luoi_fake_rfc_prepare() looks at the file to
+ * preserve, luoi_fake_rfc_run() (with the lock) fires the injected error
+ * and does the rest, luoi_fake_rfc_finish() writes GET_STATE's answer.
+ * FD_RESTORE replies under the lock: the restored file leaves the list
+ * only if the reply was written.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -54,8 +57,8 @@ static int rfc_preserve(struct luo_fake *f, struct fake_req *req)
 		return -EBUSY;
 	if (a->flags)
 		return -EINVAL;
-	return luoi_fake_preserve_file(f, f->rfc_out, a->fd, a->token,
-				       UINT64_MAX);
+	return luoi_fake_preserve_commit(f, f->rfc_out, &req->prep.file,
+					 a->token, UINT64_MAX);
 }
 
 static int rfc_unpreserve(struct luo_fake *f, struct fake_req *req)
@@ -100,7 +103,6 @@ static int rfc_restore(struct luo_fake *f, struct fake_req *req)
 
 int luoi_fake_rfc_run(struct luo_fake *f, struct fake_req *req)
 {
-	int32_t state;
 	int r;
 
 	switch (req->cmd) {
@@ -114,8 +116,9 @@ int luoi_fake_rfc_run(struct luo_fake *f, struct fake_req *req)
 		return rfc_restore(f, req);
 
 	case LUO_K_RFC_GET_STATE:
-		state = f->rfc_state;
-		return luoi_fake_uwrite(f, req->arg, &state, sizeof(state));
+		req->u.rfc_state = f->rfc_state;
+		req->respond = true;
+		return 0;
 
 	case LUO_K_RFC_PREPARE:
 		r = luoi_fake_take_injected(f, LUO_FAKE_OP_PREPARE);
@@ -143,4 +146,20 @@ int luoi_fake_rfc_run(struct luo_fake *f, struct fake_req *req)
 		return 0;
 	}
 	return -ENOTTY;
+}
+
+void luoi_fake_rfc_prepare(struct luo_fake *f, struct fake_req *req)
+{
+	if (req->cmd == LUO_K_RFC_FD_PRESERVE)
+		luoi_fake_preserve_prepare(f, req->u.rfc_fd.fd, &req->prep.file);
+}
+
+int luoi_fake_rfc_finish(struct luo_fake *f, struct fake_req *req, int r)
+{
+	if (req->cmd == LUO_K_RFC_FD_PRESERVE)
+		luoi_fake_preserve_fini(&req->prep.file);
+	if (!r && req->respond)
+		r = luoi_fake_uwrite(f, req->arg, &req->u.rfc_state,
+				     sizeof(req->u.rfc_state));
+	return r;
 }

@@ -117,7 +117,8 @@ void luoi_fake_busy_add(struct luo_fake *f, struct ffile *file)
 	file->busy = true;
 }
 
-/* Forget @file; close the fake's descriptor unless it was handed over. */
+/* Forget @file; close the fake's descriptor unless it was handed over
+ * (once the lock is dropped). */
 void luoi_fake_file_remove(struct luo_fake *f, struct ffile *file,
 			   bool close_fd)
 {
@@ -139,8 +140,8 @@ void luoi_fake_file_remove(struct luo_fake *f, struct ffile *file,
 	else
 		s->tail = file->prev;
 	s->nfiles--;
-	if (close_fd && file->fd >= 0)
-		close(file->fd);
+	if (close_fd)
+		luoi_fake_close_later(f, file->fd); /* after the lock */
 	free(file);
 }
 

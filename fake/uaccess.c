@@ -5,13 +5,32 @@
  * fake is made: no getpid() per request), so a bad pointer gives -EFAULT
  * instead of a crash, as from the kernel.  Where those calls are refused
  * (seccomp, an old kernel) the fake falls back, once and for all, to plain
- * memory access.
+ * memory access.  Nothing here takes the fake's lock or needs it: the
+ * access mode is one atomic word, written once.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
 
 #include "fake-private.h"
+
+static int mode(const struct luo_fake *f)
+{
+	return atomic_load_explicit(&f->uaccess, memory_order_relaxed);
+}
+
+/* Decided by the first call that could tell; never written again (every
+ * request would otherwise write the fake's shared cache line). */
+static void set_mode(struct luo_fake *f, int m)
+{
+	int unknown = UACCESS_UNKNOWN;
+
+	if (mode(f) != UACCESS_UNKNOWN)
+		return; /* a failed compare-exchange still takes the line */
+	atomic_compare_exchange_strong_explicit(&f->uaccess, &unknown, m,
+						memory_order_relaxed,
+						memory_order_relaxed);
+}
 
 /* Read up to @len bytes; returns how many could be read (the rest faults),
  * or a negative errno. */
@@ -20,22 +39,22 @@ static ssize_t uread_some(struct luo_fake *f, void *dst, const void *src,
 {
 	if (!len)
 		return 0;
-	if (f->uaccess != UACCESS_DIRECT) {
+	if (mode(f) != UACCESS_DIRECT) {
 		struct iovec local = { .iov_base = dst, .iov_len = len };
 		struct iovec remote = { .iov_base = (void *)src, .iov_len = len };
 		ssize_t n = process_vm_readv(f->pid, &local, 1, &remote, 1, 0);
 
 		if (n >= 0) {
-			f->uaccess = UACCESS_VM;
+			set_mode(f, UACCESS_VM);
 			return n;
 		}
 		if (errno == EFAULT)
 			return 0;
 		if (errno == ENOMEM)
 			return -ENOMEM;
-		if (f->uaccess == UACCESS_VM)
+		if (mode(f) == UACCESS_VM)
 			return -EFAULT;
-		f->uaccess = UACCESS_DIRECT;
+		set_mode(f, UACCESS_DIRECT);
 	}
 	/* no way to probe: the first page is never mapped */
 	if ((uintptr_t)src < 4096)
@@ -59,22 +78,22 @@ int luoi_fake_uwrite(struct luo_fake *f, void *dst, const void *src,
 {
 	if (!len)
 		return 0;
-	if (f->uaccess != UACCESS_DIRECT) {
+	if (mode(f) != UACCESS_DIRECT) {
 		struct iovec local = { .iov_base = (void *)src, .iov_len = len };
 		struct iovec remote = { .iov_base = dst, .iov_len = len };
 		ssize_t n = process_vm_writev(f->pid, &local, 1, &remote, 1, 0);
 
 		if (n >= 0) {
-			f->uaccess = UACCESS_VM;
+			set_mode(f, UACCESS_VM);
 			return (size_t)n == len ? 0 : -EFAULT;
 		}
 		if (errno == EFAULT)
 			return -EFAULT;
 		if (errno == ENOMEM)
 			return -ENOMEM;
-		if (f->uaccess == UACCESS_VM)
+		if (mode(f) == UACCESS_VM)
 			return -EFAULT;
-		f->uaccess = UACCESS_DIRECT;
+		set_mode(f, UACCESS_DIRECT);
 	}
 	if ((uintptr_t)dst < 4096)
 		return -EFAULT;
@@ -96,7 +115,7 @@ int luoi_fake_uread_head(struct luo_fake *f, void *dst, const void *src,
 {
 	int r;
 
-	if (f->uaccess == UACCESS_VM && ksize > sizeof(uint32_t)) {
+	if (mode(f) == UACCESS_VM && ksize > sizeof(uint32_t)) {
 		struct iovec local = { .iov_base = dst, .iov_len = ksize };
 		struct iovec remote = { .iov_base = (void *)src,
 					.iov_len = ksize };

@@ -26,6 +26,7 @@
 
 #include "backend.h"
 #include "fork-guard.h"
+#include "hmap.h"
 #include "libluo.h"
 #include "log.h"
 #include "objcache.h"
@@ -60,6 +61,13 @@ struct luo_ctx {
 	struct luoi_logger log;
 	/* freed session handles for reuse (session.c) */
 	struct luoi_objcache session_cache;
+	/* under ctx->lock (session.c, session-handoff.c): descriptors that
+	 * luo_session_get_fd() lent out, so that adopting one is refused;
+	 * a received session kept after a transient error (fd -1: none) */
+	struct luoi_hmap lent_fds;
+	int stashed_fd;
+	enum luo_session_direction stashed_dir;
+	char stashed_name[64];
 
 	/* The original API's state (lib/compat/), made on first use; the
 	 * context knows it only as an object with a destructor. */

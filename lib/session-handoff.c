@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Handing a session to another process: its descriptor and name over a
- * UNIX socket (SCM_RIGHTS), and adopting a descriptor received that way.
- * sendmsg() and recvmsg() may block for as long as the peer likes, so
- * they run with no libluo lock held.
+ * Handing a session to another process: its descriptor, name and
+ * direction over a UNIX socket (SCM_RIGHTS), and adopting a descriptor
+ * received that way.  sendmsg() and recvmsg() may block for as long as the
+ * peer likes, so they run with no libluo lock held.
+ *
+ * Trust: a descriptor that arrives over a socket could be anything, and
+ * request number 0xBA43 means something else to another driver.  Before
+ * libluo issues any request on it, the backend identifies it (the kernel:
+ * its /proc name "anon_inode:[luo_session] NAME"); anything else is
+ * refused and closed.  Whom to trust is the application's choice:
+ * luo_session_recv() does not look at the peer, but SO_PEERCRED on the
+ * socket says who it is.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,69 +23,111 @@
 #include "macro.h"
 #include "session.h"
 
-#define SESSION_MSG_MAGIC 0x4c554f53u /* "LUOS" */
-#define SESSION_MSG_VERSION 1
+#define MSG_MAGIC 0x4c554f53u /* "LUOS" */
+#define MSG_V1 1              /* libluo 1.0: magic, version, name */
+#define MSG_V2 2              /* and the direction */
 #define RECV_MAX_FDS 8
 
-struct session_msg {
+struct msg_v1 {
 	uint32_t magic;
 	uint32_t version;
 	char name[LUO_K_NAME_LEN];
 };
 
+struct msg_v2 {
+	uint32_t magic;
+	uint32_t version;
+	char name[LUO_K_NAME_LEN];
+	uint32_t direction; /* enum luo_session_direction */
+};
+
 /*
  * The kernel has no "which direction" request.  SESSION_PRESERVE_FD with fd
- * -1 is refused before anything changes: EINVAL on an incoming session (the
- * direction check comes first), EEXIST or EBADF on an outgoing one.
+ * -1 is refused before anything changes, and the kernel checks the kind of
+ * session before anything else: EINVAL means incoming; any other refusal
+ * (EEXIST, ENOSPC, EBADF, ...) comes from a check only an outgoing session
+ * reaches.
  */
-static int probe_direction(struct luo_backend *b, int fd,
-			   enum luo_session_direction *dir)
+static enum luo_session_direction probe_direction(struct luo_backend *b,
+						  int fd)
 {
-	int r = luoi_req_preserve_fd(b, fd, -1, 0);
+	return luoi_req_preserve_fd(b, fd, -1, 0) == -EINVAL ?
+		       LUO_SESSION_INCOMING :
+		       LUO_SESSION_OUTGOING;
+}
 
-	switch (r) {
-	case -EINVAL:
-		*dir = LUO_SESSION_INCOMING;
-		return 0;
-	case -EBADF:
-	case -EEXIST:
-		*dir = LUO_SESSION_OUTGOING;
-		return 0;
-	case 0: /* cannot happen: fd -1 */
-		return -EIO;
-	default:
-		return r;
+/* Is @fd a session of @ctx's kernel?  0 and its name, or -EINVAL (it is
+ * not), -EBADF, or a transient error. */
+static int identify(luo_ctx_t *ctx, int fd, char name[LUO_K_NAME_LEN])
+{
+	struct luo_backend *b = ctx->backend;
+	int r;
+
+	if (b->ops->identify)
+		r = b->ops->identify(b, fd, name);
+	else
+		r = luoi_req_get_name(b, fd, name);
+	if (r == -ENOTTY || r == -EINVAL) {
+		luoi_dbg(ctx, "fd %d is not a live update session of this "
+			      "kernel", fd);
+		return -EINVAL;
 	}
+	return r;
+}
+
+static int fd_lent(luo_ctx_t *ctx, int fd)
+{
+	LUOI_LOCK_GUARD(&ctx->lock);
+	return luoi_hmap_find(&ctx->lent_fds, (uint64_t)fd) != NULL;
+}
+
+static int handoff_supported(luo_ctx_t *ctx)
+{
+	int r = luoi_ctx_check(ctx);
+
+	if (r < 0)
+		return r;
+	return ctx->abi == LUO_ABI_MAINLINE ? 0 : -EOPNOTSUPP;
+}
+
+/* Fill a handle allocated before around an identified session @fd. */
+static luo_session_t *adopt_into(luo_ctx_t *ctx, struct luo_session *s, int fd,
+				 const char *name,
+				 enum luo_session_direction dir)
+{
+	size_t len = strnlen(name, sizeof(s->name) - 1);
+
+	s->fd = fd;
+	memcpy(s->name, name, len);
+	memset(s->name + len, 0, sizeof(s->name) - len);
+	s->dir = dir;
+	s->adopted = true;
+	luo_ctx_ref(ctx);
+	return s;
 }
 
 LUOI_EXPORT int luo_session_adopt_fd(luo_ctx_t *ctx, int fd,
 				     luo_session_t **ret)
 {
-	enum luo_session_direction dir = LUO_SESSION_OUTGOING;
 	char name[LUO_K_NAME_LEN];
 	struct luo_session *s;
-	int r = luoi_ctx_check(ctx);
+	int r = handoff_supported(ctx);
 
 	if (r < 0)
 		return r;
-	if (ctx->abi != LUO_ABI_MAINLINE)
-		return -EOPNOTSUPP;
 	if (!ret || fd < 0)
 		return -EINVAL;
-	r = luoi_req_get_name(ctx->backend, fd, name);
-	if (r == 0)
-		r = probe_direction(ctx->backend, fd, &dir);
-	if (r < 0) {
-		luoi_dbg(ctx, "fd %d is not a live update session: %s", fd,
-			 strerror(-r));
-		return -EINVAL;
-	}
-	s = luoi_session_new(ctx, fd, name, dir);
+	if (fd_lent(ctx, fd))
+		return -EBUSY; /* a handle owns it: dup it first */
+	r = identify(ctx, fd, name);
+	if (r < 0)
+		return r;
+	/* allocated before the probe, so no failure can follow it */
+	s = luoi_session_new(ctx, -1, name, LUO_SESSION_OUTGOING);
 	if (!s)
 		return -ENOMEM; /* @fd stays the caller's */
-	s->adopted = true;
-	luo_ctx_ref(ctx);
-	*ret = s;
+	*ret = adopt_into(ctx, s, fd, name,
+			  probe_direction(ctx->backend, fd));
 	return 0;
 }
 
@@ -87,9 +137,9 @@ LUOI_EXPORT int luo_session_send(luo_session_t *session, int sock)
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} control;
-	struct session_msg msg = {
-		.magic = SESSION_MSG_MAGIC,
-		.version = SESSION_MSG_VERSION,
+	struct msg_v2 msg = {
+		.magic = MSG_MAGIC,
+		.version = MSG_V2,
 	};
 	struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
@@ -103,8 +153,9 @@ LUOI_EXPORT int luo_session_send(luo_session_t *session, int sock)
 		return r;
 	if (sock < 0)
 		return -EINVAL;
-	/* name and fd never change while the handle lives: no lock */
+	/* name, fd and direction never change while the handle lives */
 	memcpy(msg.name, session->name, sizeof(msg.name));
+	msg.direction = session->dir;
 	memset(control.buf, 0, sizeof(control.buf));
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
@@ -124,7 +175,7 @@ LUOI_EXPORT int luo_session_send(luo_session_t *session, int sock)
 	return 0;
 }
 
-/* Close every descriptor a received message carried. */
+/* Every descriptor of a received message, closed. */
 static void close_received_fds(struct msghdr *mh)
 {
 	struct cmsghdr *cm;
@@ -145,6 +196,87 @@ static void close_received_fds(struct msghdr *mh)
 	}
 }
 
+/*
+ * What a received message says: 0 with the one descriptor, its name and
+ * direction (0: not said, libluo 1.0), or -EBADMSG (every descriptor
+ * closed).  @len is what recvmsg() returned.
+ */
+int luoi_handoff_parse(struct msghdr *mh, size_t len, int *fd, char *name,
+		       enum luo_session_direction *dir)
+{
+	struct msg_v2 msg = { 0 };
+	struct cmsghdr *cm;
+	int nfds = 0, got = -1;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			nfds += (int)((cm->cmsg_len - CMSG_LEN(0)) /
+				      sizeof(int));
+			memcpy(&got, CMSG_DATA(cm), sizeof(int));
+		}
+	memcpy(&msg, mh->msg_iov[0].iov_base,
+	       len < sizeof(msg) ? len : sizeof(msg));
+	if ((mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds != 1 ||
+	    msg.magic != MSG_MAGIC ||
+	    !((msg.version == MSG_V1 && len == sizeof(struct msg_v1)) ||
+	      (msg.version == MSG_V2 && len == sizeof(struct msg_v2) &&
+	       (msg.direction == LUO_SESSION_OUTGOING ||
+		msg.direction == LUO_SESSION_INCOMING))) ||
+	    memchr(msg.name, '\0', sizeof(msg.name)) == NULL) {
+		close_received_fds(mh);
+		return -EBADMSG;
+	}
+	*fd = got;
+	memcpy(name, msg.name, sizeof(msg.name));
+	*dir = msg.version == MSG_V2 ? (enum luo_session_direction)msg.direction
+				     : 0;
+	return 0;
+}
+
+/* The size of the next message, from a peek at its header (no control
+ * buffer: a peek would install the descriptors); v2's when in doubt. */
+static size_t message_size(int sock)
+{
+	uint32_t head[2];
+	ssize_t n;
+
+	do
+		n = recv(sock, head, sizeof(head), MSG_PEEK);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(head) && head[0] == MSG_MAGIC &&
+	    head[1] == MSG_V1)
+		return sizeof(struct msg_v1);
+	return sizeof(struct msg_v2);
+}
+
+/* Take a session kept after a transient error, if there is one. */
+static bool take_stashed(luo_ctx_t *ctx, int *fd, char *name,
+			 enum luo_session_direction *dir)
+{
+	LUOI_LOCK_GUARD(&ctx->lock);
+	if (ctx->stashed_fd < 0)
+		return false;
+	*fd = TAKE_FD(ctx->stashed_fd);
+	memcpy(name, ctx->stashed_name, LUO_K_NAME_LEN);
+	*dir = ctx->stashed_dir;
+	return true;
+}
+
+static void stash(luo_ctx_t *ctx, int fd, const char *name,
+		  enum luo_session_direction dir)
+{
+	LUOI_LOCK_GUARD(&ctx->lock);
+	if (ctx->stashed_fd >= 0) {
+		/* one at a time: the older one is given up */
+		luoi_close_keep_errno(ctx->stashed_fd);
+	}
+	ctx->stashed_fd = fd;
+	memcpy(ctx->stashed_name, name, LUO_K_NAME_LEN);
+	ctx->stashed_dir = dir;
+}
+
 LUOI_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
 {
 	/* room for a few descriptors, so that a peer sending more than one
@@ -153,48 +285,69 @@ LUOI_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(RECV_MAX_FDS * sizeof(int))];
 	} control;
-	struct session_msg msg;
-	struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
+	char buf[sizeof(struct msg_v2)];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = control.buf,
 			     .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *cm;
-	int fd = -1, nfds = 0, r;
+	enum luo_session_direction dir = 0;
+	char name[LUO_K_NAME_LEN];
+	struct luo_session *s;
+	int fd = -1, r;
 	ssize_t n;
 
-	r = luoi_ctx_check(ctx);
+	r = handoff_supported(ctx);
 	if (r < 0)
 		return r;
-	if (ctx->abi != LUO_ABI_MAINLINE)
-		return -EOPNOTSUPP;
 	if (!ret || sock < 0)
 		return -EINVAL;
+	/* the handle first: once a session arrived, nothing may fail for
+	 * lack of memory (the sender may have closed its handle already) */
+	s = luoi_session_new(ctx, -1, "", LUO_SESSION_OUTGOING);
+	if (!s)
+		return -ENOMEM;
 
-	memset(&msg, 0, sizeof(msg));
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ECONNRESET;
-
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS) {
-			nfds += (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (!take_stashed(ctx, &fd, name, &dir)) {
+		/* read exactly one message, also from a stream carrying
+		 * libluo 1.0's shorter ones: its version says its size */
+		iov.iov_len = message_size(sock);
+		do
+			n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			r = -errno;
+			luoi_session_free(s);
+			return r;
 		}
-	if ((size_t)n != sizeof(msg) ||
-	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds != 1 ||
-	    msg.magic != SESSION_MSG_MAGIC ||
-	    msg.version != SESSION_MSG_VERSION) {
-		close_received_fds(&mh);
-		return -EBADMSG;
+		/* 0 bytes and no descriptor: the peer closed (a datagram
+		 * or seqpacket message of 0 bytes with descriptors is just
+		 * a bad message) */
+		if (n == 0 && !CMSG_FIRSTHDR(&mh)) {
+			luoi_session_free(s);
+			return -ECONNRESET;
+		}
+		r = luoi_handoff_parse(&mh, (size_t)n, &fd, name, &dir);
+		if (r < 0) {
+			luoi_session_free(s);
+			return r;
+		}
 	}
 
-	r = luo_session_adopt_fd(ctx, fd, ret);
-	if (r < 0)
-		luoi_close_keep_errno(fd);
-	return r;
+	r = identify(ctx, fd, name);
+	if (r == -EINVAL || r == -EBADF) {
+		luoi_close_keep_errno(fd); /* not ours to keep */
+		luoi_session_free(s);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		/* could not tell: keep it for the next call, never close
+		 * what may be the only reference to a session */
+		stash(ctx, fd, name, dir);
+		luoi_session_free(s);
+		return r;
+	}
+	if (!dir)
+		dir = probe_direction(ctx->backend, fd);
+	*ret = adopt_into(ctx, s, fd, name, dir);
+	return 0;
 }

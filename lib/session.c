@@ -35,6 +35,7 @@ struct luo_session *luoi_session_new(luo_ctx_t *ctx, int fd, const char *name,
 	s->finished = false;
 	s->sent = false;
 	s->adopted = false;
+	s->lent = false;
 	luoi_token_table_init_buffer(&s->tokens, s->inline_slots,
 				     LUOI_SESSION_INLINE_SLOTS);
 	return s;
@@ -51,6 +52,10 @@ void luoi_session_free(struct luo_session *s)
 {
 	if (!s)
 		return;
+	if (s->lent) {
+		LUOI_LOCK_GUARD(&s->ctx->lock);
+		luoi_hmap_remove(&s->ctx->lent_fds, (uint64_t)s->fd, NULL);
+	}
 	luoi_ctx_close_fd(s->ctx, s->fd);
 	session_fini(s);
 	luoi_objcache_put(&s->ctx->session_cache, s);
@@ -125,8 +130,9 @@ static int open_public(luo_ctx_t *ctx, const char *name,
 		return r;
 	if (!ret || luoi_session_name_check(name) < 0)
 		return -EINVAL;
-	/* libluo's own sessions (the original API) */
-	if (dir == LUO_SESSION_OUTGOING && name_reserved(name))
+	/* libluo's own sessions (the original API): taking one would leave
+	 * the original API unable to finish the update */
+	if (name_reserved(name))
 		return -EINVAL;
 	r = luoi_session_open(ctx, name, dir, &s);
 	if (r < 0) {
@@ -262,11 +268,27 @@ LUOI_EXPORT int luo_session_get_direction(luo_session_t *session,
 	return 0;
 }
 
+/*
+ * The descriptor is lent, not given: it is recorded so that
+ * luo_session_adopt_fd() refuses it, since a second handle owning the same
+ * descriptor would close it under the first one's feet.
+ */
 LUOI_EXPORT int luo_session_get_fd(luo_session_t *session)
 {
+	luo_ctx_t *ctx;
 	int r = luoi_session_check(session);
 
-	return r < 0 ? r : session->fd;
+	if (r < 0)
+		return r;
+	ctx = session->ctx;
+	LUOI_LOCK_GUARD(&ctx->lock);
+	if (!session->lent) {
+		r = luoi_hmap_insert(&ctx->lent_fds, (uint64_t)session->fd, 1);
+		if (r < 0)
+			return r;
+		session->lent = true;
+	}
+	return session->fd;
 }
 
 /* Whether closing the session now would make the kernel drop data. */

@@ -30,6 +30,7 @@ struct luo_session {
 	bool finished; /* incoming: SESSION_FINISH succeeded */
 	bool sent;     /* luo_session_send() succeeded */
 	bool adopted;  /* may hold files libluo does not know of */
+	bool lent;     /* luo_session_get_fd() lent the fd (ctx->lent_fds) */
 	struct luoi_token_table tokens;
 	/* the first tokens' table lives here: no allocation until a session
 	 * holds more than 7 files */
@@ -61,6 +62,14 @@ static inline int luoi_session_check(const struct luo_session *s)
  * copied token without it.  0, the first non-zero @fn value, -ENOMEM. */
 int luoi_token_foreach(pthread_mutex_t *lock, const struct luoi_token_table *t,
 		       luo_token_fn fn, void *userdata);
+
+struct msghdr;
+/* Parse a received hand-off message (session-handoff.c; exposed for the
+ * fuzzer): 0 with its one descriptor, name (LUO_K_NAME_LEN bytes) and
+ * direction (0 when the sender did not say), or -EBADMSG with every
+ * descriptor it carried closed. */
+int luoi_handoff_parse(struct msghdr *mh, size_t len, int *fd, char *name,
+		       enum luo_session_direction *dir);
 
 /* 1..LUO_SESSION_NAME_MAX bytes: 0 or -EINVAL. */
 int luoi_session_name_check(const char *name);

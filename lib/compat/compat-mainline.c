@@ -20,6 +20,7 @@
  * include/libluo.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,11 @@ static int mainline_preserve(luo_ctx_t *ctx, int fd, uint64_t token)
 	unsigned int state;
 	int r;
 
+	/* before the token's session exists: it could take the number of a
+	 * descriptor just closed, and the kernel would be asked to preserve
+	 * the session into itself */
+	if (fcntl(fd, F_GETFD) < 0)
+		return -errno;
 	r = ensure_probed(ctx);
 	if (r < 0)
 		return r;
@@ -562,7 +568,15 @@ static void mainline_release(luo_ctx_t *ctx)
 	luoi_session_free(TAKE_PTR(c->manifest_in));
 }
 
+/* The bookkeeping lists what came from the previous kernel without an
+ * unrelated call having loaded the manifest first. */
+static int mainline_load(luo_ctx_t *ctx)
+{
+	return ensure_probed(ctx);
+}
+
 const struct luoi_compat_ops luoi_compat_mainline_ops = {
+	.load = mainline_load,
 	.get_state = mainline_get_state,
 	.preserve = mainline_preserve,
 	.unpreserve = mainline_unpreserve,

@@ -109,8 +109,21 @@ static int rfc_restore(luo_ctx_t *ctx, uint64_t token, int *fd)
 					     &newfd));
 
 	luoi_mutex_lock(&c->lock);
-	if (r == 0)
-		r = luoi_token_table_set(&c->tokens, token, LUO_TOKEN_RESTORED);
+	if (r == 0) {
+		unsigned int state;
+
+		/*
+		 * The RFC kernel keeps this boot's tokens and the last boot's
+		 * in two lists: a token restored from the old one may also be
+		 * preserved in the new one.  Such a token stays PRESERVED in
+		 * the bookkeeping: it is what unpreserve, finish and the next
+		 * kexec deal with; the restored file is just handed out.
+		 */
+		if (luoi_token_table_peek(&c->tokens, token, &state) < 0 ||
+		    state != LUO_TOKEN_PRESERVED)
+			r = luoi_token_table_set(&c->tokens, token,
+						 LUO_TOKEN_RESTORED);
+	}
 	luoi_compat_cancel_shared(c);
 	if (r < 0) {
 		luoi_close_keep_errno(newfd);

@@ -202,44 +202,85 @@ LUOI_EXPORT const char *luo_state_to_string(enum luo_state state)
 	return "unknown";
 }
 
+/*
+ * The bookkeeping, for the lookup functions: NULL when there is none
+ * (a context that never had the device), after learning what the last
+ * kernel left when the device is there.
+ */
+static int tokens_enter(luo_ctx_t *ctx, struct luoi_compat **ret)
+{
+	struct luoi_compat *c;
+	int r;
+
+	*ret = NULL;
+	if (atomic_load(&ctx->dev_fd) < 0) {
+		*ret = atomic_load(&ctx->compat);
+		return 0;
+	}
+	r = compat_get(ctx, &c);
+	if (r < 0)
+		return r;
+	if (c->ops->load) {
+		r = c->ops->load(ctx);
+		/* an unreadable manifest leaves the list empty; the error
+		 * is luo_get_state()'s to report */
+		if (r < 0 && r != -EBADMSG && r != -ENOENT &&
+		    r != -EPROTONOSUPPORT)
+			return r;
+	}
+	*ret = c;
+	return 0;
+}
+
 LUOI_EXPORT int luo_token_lookup(luo_ctx_t *ctx, uint64_t token,
 				 enum luo_token_state *state)
 {
+	struct luoi_compat *c;
 	int r = luoi_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
 	if (!state)
 		return -EINVAL;
-	if (!ctx->compat)
+	r = tokens_enter(ctx, &c);
+	if (r < 0)
+		return r;
+	if (!c)
 		return -ENOENT;
-	LUOI_LOCK_GUARD(&ctx->compat->lock);
-	return luoi_token_table_lookup(&ctx->compat->tokens, token, state);
+	LUOI_LOCK_GUARD(&c->lock);
+	return luoi_token_table_lookup(&c->tokens, token, state);
 }
 
 LUOI_EXPORT int luo_token_count(luo_ctx_t *ctx)
 {
+	struct luoi_compat *c;
 	int r = luoi_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
-	if (!ctx->compat)
+	r = tokens_enter(ctx, &c);
+	if (r < 0)
+		return r;
+	if (!c)
 		return 0;
-	LUOI_LOCK_GUARD(&ctx->compat->lock);
-	return (int)luoi_token_table_count(&ctx->compat->tokens);
+	LUOI_LOCK_GUARD(&c->lock);
+	return (int)luoi_token_table_count(&c->tokens);
 }
 
 LUOI_EXPORT int luo_token_foreach(luo_ctx_t *ctx, luo_token_fn fn,
 				  void *userdata)
 {
+	struct luoi_compat *c;
 	int r = luoi_ctx_check(ctx);
 
 	if (r < 0)
 		return r;
 	if (!fn)
 		return -EINVAL;
-	if (!ctx->compat)
+	r = tokens_enter(ctx, &c);
+	if (r < 0)
+		return r;
+	if (!c)
 		return 0;
-	return luoi_token_foreach(&ctx->compat->lock, &ctx->compat->tokens,
-				  fn, userdata);
+	return luoi_token_foreach(&c->lock, &c->tokens, fn, userdata);
 }

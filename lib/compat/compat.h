@@ -34,6 +34,9 @@ struct luoi_compat;
 
 struct luoi_compat_ops {
 	/* each returns 0 or a negative errno and runs without c->lock */
+	/* before the bookkeeping is read: learn what the last kernel left
+	 * (NULL: nothing to learn) */
+	int (*load)(luo_ctx_t *ctx);
 	int (*get_state)(luo_ctx_t *ctx, enum luo_state *state);
 	int (*preserve)(luo_ctx_t *ctx, int fd, uint64_t token);
 	int (*unpreserve)(luo_ctx_t *ctx, uint64_t token);
