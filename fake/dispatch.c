@@ -325,6 +325,34 @@ static int fake_ioctl(struct luo_backend *b, int fd, unsigned long request,
 		   : luoi_fake_mainline_finish(f, &req, r);
 }
 
+/*
+ * What the kernel's /proc name tells libluo before it trusts a descriptor
+ * that came from elsewhere: whether @fd is a session of this fake (a live
+ * one: a handle from before a kexec is not), and its name.  No request is
+ * issued and nothing changes.
+ */
+static int fake_identify(struct luo_backend *b, int fd, char *name)
+{
+	struct luo_fake *f = (struct luo_fake *)b;
+	struct fhandle *h;
+	struct stat st;
+	int r;
+
+	r = luoi_fake_enter(f);
+	if (r)
+		return r;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	luoi_fake_reap(f);
+	LUOI_LOCK_GUARD(&f->lock);
+	h = luoi_fake_handle_find(f, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	if (!h || h->kind != FH_SESSION || !h->session)
+		return -ENOTTY;
+	memcpy(name, h->session->name, LUO_K_NAME_LEN);
+	name[LUO_K_NAME_LEN - 1] = '\0';
+	return 0;
+}
+
 static void fake_backend_ref(struct luo_backend *b)
 {
 	luo_fake_ref((struct luo_fake *)b);
@@ -343,4 +371,5 @@ const struct luo_backend_ops luoi_fake_backend_ops = {
 	.open = fake_open,
 	.close = fake_close,
 	.ioctl = fake_ioctl,
+	.identify = fake_identify,
 };
