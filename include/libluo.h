@@ -370,7 +370,13 @@ int luo_ctx_opts_set_log(luo_ctx_opts_t *opts, luo_log_fn fn, void *userdata,
  *        previous kernel; every open fails until the next reboot.
  *  -EACCES: not allowed to open the device.
  *  -EPERM: not allowed to open the device.
- *  -EPROTO: the device speaks neither ABI, or not the forced one.
+ *  -EPROTO: the device speaks neither ABI, or not the forced one (also
+ *           what a regular file, a FIFO or /dev/null given as the device
+ *           gives).
+ *  -EISDIR: the device path is a directory.
+ *  -ENAMETOOLONG: a component of the device path is too long.
+ *  -ELOOP: too many symbolic links in the device path.
+ *  -ENOTDIR: a component of the device path is not a directory.
  *  -EMFILE: the process has no descriptor left.
  *  -ENFILE: the system has no file left.
  *  -ENOMEM: out of memory.
@@ -649,14 +655,19 @@ int luo_get_state(luo_ctx_t *ctx, enum luo_state *state);
  *           still holds the session of that token.
  *  -EBUSY: not allowed in the current state (for instance after
  *          luo_prepare()), or the file is already preserved.
- *  -EBADF: @fd is not an open descriptor.
- *  -ENOENT: the kernel cannot preserve this type of file (only memfd and
- *           shmem files, not MFD_HUGETLB ones); or, on the mainline ABI,
- *           as -EBADMSG.
+ *  -EBADF: @fd is not an open descriptor (on the mainline ABI checked
+ *          before anything is created).
+ *  -ENOENT: the kernel cannot preserve this type of file: only unlinked
+ *           shmem files are supported, i.e. memfds (not MFD_HUGETLB ones)
+ *           and O_TMPFILE files on tmpfs; a tmpfs file with a name is
+ *           refused; or, on the mainline ABI, as -EBADMSG.
  *  -EOPNOTSUPP: the memfd has seals the kernel cannot carry.
  *  -EFBIG: the file is too large to preserve.
  *  -ENOSPC: the kernel has no room left for another session or file.
- *  -EMFILE: (mainline) no descriptor left for the token's session.
+ *  -EMFILE: (mainline) no descriptor left for the token's session: each
+ *           token costs the process one descriptor until it is
+ *           unpreserved or finished (with the usual limit of 1024, about
+ *           1,000 tokens; raise RLIMIT_NOFILE for more).
  *  -ENOMEM: out of memory.
  *  -ENODEV: the context has no device.
  *  -EBADMSG: (mainline) the previous kernel's manifest is unusable,
@@ -849,7 +860,10 @@ const char *luo_state_to_string(enum luo_state state);
  *         this boot), LUO_TOKEN_INCOMING (came from the previous kernel,
  *         not restored yet) or LUO_TOKEN_RESTORED.
  *
- * Works in a context without the device too.
+ * Works in a context without the device too. On the mainline ABI, with the device, the first such call of a context
+ * after an update loads the previous kernel's manifest (as
+ * luo_get_state() would), so the incoming tokens are listed without any
+ * other call first.
  *
  * Return: 0 on success, a negative errno value on failure.
  *
@@ -857,6 +871,11 @@ const char *luo_state_to_string(enum luo_state state);
  *  -ENOENT: libluo knows no such token in this context.
  *  -EINVAL: @ctx or @state is NULL.
  *  -ECHILD: @ctx is used in a child process after fork().
+ *  -EIO: (mainline) loading the manifest failed; the next call tries
+ *        again.
+ *  -EMFILE: (mainline) no descriptor left to load the manifest; the next
+ *           call tries again.
+ *  -ENOMEM: out of memory (loading the manifest, or for the snapshot).
  *
  * Thread-safety: safe.
  */
@@ -868,7 +887,10 @@ int luo_token_lookup(luo_ctx_t *ctx, uint64_t token,
  * @ctx: the context.
  *
  * Counts the tokens luo_token_lookup() would find.  Works in a context
- * without the device too.
+ * without the device too. On the mainline ABI, with the device, the first such call of a context
+ * after an update loads the previous kernel's manifest (as
+ * luo_get_state() would), so the incoming tokens are listed without any
+ * other call first.
  *
  * Return: the number of tokens (0 or more) on success, a negative errno
  * value on failure.
@@ -876,6 +898,11 @@ int luo_token_lookup(luo_ctx_t *ctx, uint64_t token,
  * Errors:
  *  -EINVAL: @ctx is NULL.
  *  -ECHILD: @ctx is used in a child process after fork().
+ *  -EIO: (mainline) loading the manifest failed; the next call tries
+ *        again.
+ *  -EMFILE: (mainline) no descriptor left to load the manifest; the next
+ *           call tries again.
+ *  -ENOMEM: out of memory (loading the manifest, or for the snapshot).
  *
  * Thread-safety: safe.
  */
@@ -891,7 +918,10 @@ int luo_token_count(luo_ctx_t *ctx);
  *
  * The callback runs on a snapshot of the tokens, without libluo's locks,
  * and may call libluo, even on the same context.  Works in a context
- * without the device too.
+ * without the device too. On the mainline ABI, with the device, the first such call of a context
+ * after an update loads the previous kernel's manifest (as
+ * luo_get_state() would), so the incoming tokens are listed without any
+ * other call first.
  *
  * Return: 0, the first non-zero value returned by @fn, or a negative errno
  * value on failure.
@@ -899,7 +929,11 @@ int luo_token_count(luo_ctx_t *ctx);
  * Errors:
  *  -EINVAL: @ctx or @fn is NULL.
  *  -ECHILD: @ctx is used in a child process after fork().
- *  -ENOMEM: out of memory for the snapshot.
+ *  -EIO: (mainline) loading the manifest failed; the next call tries
+ *        again.
+ *  -EMFILE: (mainline) no descriptor left to load the manifest; the next
+ *           call tries again.
+ *  -ENOMEM: out of memory (loading the manifest, or for the snapshot).
  *
  * Thread-safety: safe.
  */
@@ -1007,8 +1041,10 @@ int luo_session_create(luo_ctx_t *ctx, const char *name, luo_session_t **ret);
  *
  * Errors:
  *  -ENOENT: no incoming session has that name.
- *  -EINVAL: @ctx or @ret is NULL, @name is not a valid session name, or
- *           the session was already retrieved in this boot.
+ *  -EINVAL: @ctx or @ret is NULL, @name is not a valid session name or
+ *           starts with LUO_RESERVED_PREFIX (the original API's sessions:
+ *           taking one would leave luo_finish() unable to end the
+ *           update), or the session was already retrieved in this boot.
  *  -EOPNOTSUPP: the context speaks the RFC ABI.
  *  -ENODEV: the context has no device.
  *  -ECHILD: @ctx is used in a child process after fork().
@@ -1149,7 +1185,9 @@ int luo_session_get_direction(luo_session_t *session,
  * luo_session_get_fd() - the file descriptor of a session
  * @session: the session.
  *
- * The descriptor is borrowed: do not close it (see luo_session_create()).
+ * The descriptor is lent: do not close it (see luo_session_create()), and
+ * do not give it to luo_session_adopt_fd(), which refuses it with EBUSY
+ * since two handles would own one descriptor; dup() it for that.
  *
  * Return: the descriptor (0 or more) on success, a negative errno value
  * on failure.
@@ -1157,6 +1195,7 @@ int luo_session_get_direction(luo_session_t *session,
  * Errors:
  *  -EINVAL: @session is NULL.
  *  -ECHILD: @session is used in a child process after fork().
+ *  -ENOMEM: out of memory to record the loan (first call only).
  *
  * Thread-safety: safe.
  */
@@ -1170,20 +1209,27 @@ int luo_session_get_fd(luo_session_t *session);
  * @ret: where to store the new session handle.
  *
  * On success the handle owns @fd; on failure @fd is left open and
- * untouched.  The direction is probed without side effects and the name
- * read from the kernel.  libluo knows no tokens of an adopted session
- * until it preserves or retrieves them, so closing an adopted outgoing
- * session needs LUO_SESSION_CLOSE_FORCE.  Works in a context without the
- * device.
+ * untouched.  Before any request is issued on @fd, libluo checks that it
+ * is a session of this context's kernel (the kernel's: its /proc name is
+ * "anon_inode:[luo_session] NAME"), since the same request number means
+ * something else to another driver; the name comes from there.  The
+ * direction is then probed without side effects and cannot fail.  libluo
+ * knows no tokens of an adopted session until it preserves or retrieves
+ * them, so closing an adopted outgoing session needs
+ * LUO_SESSION_CLOSE_FORCE.  Works in a context without the device.
  *
  * Return: 0 on success, a negative errno value on failure.
  *
  * Errors:
- *  -EINVAL: @ctx or @ret is NULL, or @fd is not a session of this
- *           context's kernel.
+ *  -EINVAL: @ctx or @ret is NULL, @fd is negative, or @fd is not a
+ *           session of this context's kernel.
+ *  -EBADF: @fd is not open.
+ *  -EBUSY: @fd is the descriptor of a session handle of this context
+ *          (luo_session_get_fd()); dup() it first.
  *  -EOPNOTSUPP: the context speaks the RFC ABI.
  *  -ECHILD: @ctx is used in a child process after fork().
  *  -ENOMEM: out of memory.
+ *  other: the errors of fstat() and readlink() while identifying @fd.
  *
  * Thread-safety: safe.
  */
@@ -1194,7 +1240,9 @@ int luo_session_adopt_fd(luo_ctx_t *ctx, int fd, luo_session_t **ret);
  * @session: the session.
  * @sock: a connected AF_UNIX socket.
  *
- * Sends the session's descriptor (SCM_RIGHTS) and its name over @sock.
+ * Sends the session's descriptor (SCM_RIGHTS), its name and its direction
+ * over @sock.  Whom to send sessions to is the caller's decision:
+ * getsockopt(SO_PEERCRED) on @sock tells the peer's pid, uid and gid.
  * The receiver (luo_session_recv()) then holds a reference: after a
  * successful send the sender may close its handle with
  * luo_session_close() without LUO_SESSION_CLOSE_FORCE, and the files stay
@@ -1210,6 +1258,7 @@ int luo_session_adopt_fd(luo_ctx_t *ctx, int fd, luo_session_t **ret);
  *             then unusable.
  *  -EPIPE: the peer closed the connection.
  *  -ENOTSOCK: @sock is not a socket.
+ *  -ENOTCONN: @sock is not connected.
  *  other: the other errors of sendmsg().
  *
  * Thread-safety: safe.
@@ -1226,16 +1275,27 @@ int luo_session_send(luo_session_t *session, int sock);
  * @ret: where to store the new session handle.
  *
  * Receives a session sent with luo_session_send() on @sock, blocking like
- * recvmsg(), and adopts it into @ctx as luo_session_adopt_fd() does.  No
- * descriptor leaks on any error.
+ * recvmsg(), and adopts it into @ctx as luo_session_adopt_fd() does, with
+ * the direction the sender gave (libluo 1.0 senders gave none: then it is
+ * probed).  A descriptor that is not a session of this context's kernel
+ * is closed, and so is everything a bad message carried: no descriptor
+ * leaks on any error.  A received session is never dropped: the handle is
+ * allocated before the message is read, and if the descriptor cannot be
+ * identified for a transient reason the call fails with that error and
+ * keeps the session for the next call on @ctx (which then reads nothing
+ * from the socket).  Whom to take sessions from is the caller's decision:
+ * getsockopt(SO_PEERCRED) on @sock tells the peer's pid, uid and gid.
  *
  * Return: 0 on success, a negative errno value on failure.
  *
  * Errors:
- *  -EBADMSG: the message is not a libluo session.
+ *  -EBADMSG: the message is not a libluo session message (wrong size,
+ *            magic or version, not exactly one descriptor, truncated).
  *  -ECONNRESET: the peer closed the connection.
  *  -EINVAL: @ctx or @ret is NULL, @sock is negative, or the descriptor
- *           received is not a session of this context's kernel.
+ *           received is not a session of this context's kernel (it was
+ *           closed).
+ *  -ENOTCONN: @sock is not connected.
  *  -EOPNOTSUPP: the context speaks the RFC ABI.
  *  -ECHILD: @ctx is used in a child process after fork().
  *  -ENOMEM: out of memory.
