@@ -311,7 +311,9 @@ int luo_ctx_opts_set_open_device(luo_ctx_opts_t *opts, bool open_device);
  * libluo is silent by default.  The environment variable LIBLUO_LOG (err,
  * warning, notice, info, debug, or a number 0 to 7; read with
  * secure_getenv()) raises the priority of every context, and a context
- * with no callback then logs to standard error.
+ * with no callback then logs to standard error.  A value that is none of
+ * these is ignored, and luo_ctx_new() says so on standard error, once for
+ * each context it makes.
  *
  * Return: 0 on success, a negative errno value on failure.
  *

@@ -35,6 +35,11 @@ int luoi_log_priority_from_env(void)
 	for (i = 0; i < LUOI_ELEMENTSOF(names); i++)
 		if (strcasecmp(v, names[i].name) == 0)
 			return names[i].priority;
+	/* the user asked for messages: say why there are none */
+	fprintf(stderr,
+		"libluo: LIBLUO_LOG=%s is not a priority (emerg, alert, crit, "
+		"err, warning, notice, info, debug or 0..7); ignored\n",
+		v);
 	return LUOI_LOG_SILENT;
 }
 
