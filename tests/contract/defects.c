@@ -309,3 +309,29 @@ LUO_TEST(defects, rfc_restore_does_not_relabel_a_new_preserve, LUO_ABI_RFC)
 	xclose(a);
 	xclose(b);
 }
+
+/* The docs: LIBLUO_LOG with a value that is no priority is not ignored in
+ * silence. */
+LUO_TEST(defects, an_invalid_libluo_log_says_so, LUO_ABI_MAINLINE)
+{
+	char buf[512] = "";
+	int pipefd[2], saved;
+	ssize_t n;
+
+	tb_require_fake("environment of this process only");
+	assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	assert_eq(setenv("LIBLUO_LOG", "verbose", 1), 0);
+	saved = dup(STDERR_FILENO);
+	assert_ge(saved, 0);
+	assert_ge(dup2(pipefd[1], STDERR_FILENO), 0);
+	tb_ctx();
+	assert_ge(dup2(saved, STDERR_FILENO), 0);
+	xclose(saved);
+	xclose(pipefd[1]);
+	n = read(pipefd[0], buf, sizeof(buf) - 1);
+	xclose(pipefd[0]);
+	unsetenv("LIBLUO_LOG");
+	assert_gt(n, 0);
+	assert_not_null(strstr(buf, "LIBLUO_LOG=verbose is not a priority"),
+			"stderr: %s", buf);
+}
