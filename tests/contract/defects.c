@@ -5,6 +5,7 @@
  * named after it.  Each failed before its fix.
  */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
