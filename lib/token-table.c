@@ -33,26 +33,6 @@ void luoi_token_table_fini(struct luoi_token_table *t)
 	t->pending = 0;
 }
 
-int luoi_token_table_reserve(struct luoi_token_table *t, uint64_t token)
-{
-	int r = luoi_hmap_insert(&t->map, token, pack(LUOI_TOKEN_PENDING));
-
-	if (r == 0)
-		t->pending++;
-	return r;
-}
-
-void luoi_token_table_commit(struct luoi_token_table *t, uint64_t token,
-			     enum luo_token_state state)
-{
-	uint64_t *v = luoi_hmap_find(&t->map, token);
-
-	if (v && state_of(*v) == LUOI_TOKEN_PENDING) {
-		*v = pack(state);
-		t->pending--;
-	}
-}
-
 void luoi_token_table_abort(struct luoi_token_table *t, uint64_t token)
 {
 	uint64_t *v = luoi_hmap_find(&t->map, token);

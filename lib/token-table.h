@@ -81,11 +81,30 @@ static inline int luoi_token_table_lookup(const struct luoi_token_table *t,
 
 /* Reserve @token as pending: 0, -EEXIST (present, pending or not) or
  * -ENOMEM. */
-int luoi_token_table_reserve(struct luoi_token_table *t, uint64_t token);
+static inline int luoi_token_table_reserve(struct luoi_token_table *t,
+					   uint64_t token)
+{
+	int r = luoi_hmap_insert(&t->map, token, LUOI_TOKEN_PENDING);
 
-/* End a reservation: the kernel accepted (state) or refused (abort). */
-void luoi_token_table_commit(struct luoi_token_table *t, uint64_t token,
-			     enum luo_token_state state);
+	if (r == 0)
+		t->pending++;
+	return r;
+}
+
+/* End a reservation: the kernel accepted (state)... */
+static inline void luoi_token_table_commit(struct luoi_token_table *t,
+					   uint64_t token,
+					   enum luo_token_state state)
+{
+	uint64_t *v = luoi_hmap_find(&t->map, token);
+
+	if (v && LUOI_TOKEN_STATE(*v) == LUOI_TOKEN_PENDING) {
+		*v = (uint64_t)state;
+		t->pending--;
+	}
+}
+
+/* ...or refused. */
 void luoi_token_table_abort(struct luoi_token_table *t, uint64_t token);
 
 /* Insert or update @token to @state: 0 or -ENOMEM (table unchanged). */
