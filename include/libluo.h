@@ -1317,7 +1317,9 @@ int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret);
  * Without LUO_SESSION_CLOSE_FORCE the call refuses, changing nothing, when
  * closing would lose data: an outgoing session that holds (or, adopted,
  * may hold) preserved files and was not sent, or an incoming session that
- * was not finished.  With it, the call accepts what the kernel then does:
+ * was not finished.  A handle from before a live update (only a fake
+ * kernel's handles outlive one: luo_fake_kexec()) has nothing left to
+ * lose and closes without the flag.  With it, the call accepts what the kernel then does:
  * an outgoing session unpreserves its files, an incoming one is finished.
  * The handle's reference on its context is dropped.
  *

@@ -291,6 +291,18 @@ LUOI_EXPORT int luo_session_get_fd(luo_session_t *session)
 	return session->fd;
 }
 
+/*
+ * A handle from before a (simulated) kexec: its session is gone, closing
+ * it loses nothing.  Only a fake kernel's handles can outlive a kexec;
+ * the kernel answers their requests ENODEV.
+ */
+static bool session_dead(struct luo_session *s)
+{
+	char name[LUO_K_NAME_LEN];
+
+	return luoi_req_get_name(s->ctx->backend, s->fd, name) == -ENODEV;
+}
+
 /* Whether closing the session now would make the kernel drop data. */
 static bool close_may_lose(struct luo_session *s)
 {
@@ -324,7 +336,8 @@ LUOI_EXPORT int luo_session_close(luo_session_t *session, unsigned int flags)
 		luo_ctx_unref(ctx);
 		return -ECHILD;
 	}
-	if (!(flags & LUO_SESSION_CLOSE_FORCE) && close_may_lose(session)) {
+	if (!(flags & LUO_SESSION_CLOSE_FORCE) && close_may_lose(session) &&
+	    !session_dead(session)) {
 		luoi_dbg(ctx,
 			 "refusing to close session \"%s\": it would %s; pass "
 			 "LUO_SESSION_CLOSE_FORCE to do it anyway",

@@ -336,3 +336,19 @@ LUO_TEST(defects, an_invalid_libluo_log_says_so, LUO_ABI_MAINLINE)
 	assert_not_null(strstr(buf, "LIBLUO_LOG=verbose is not a priority"),
 			"stderr: %s", buf);
 }
+
+/* A handle a (simulated) kexec made dead has nothing left to lose: it
+ * closes without LUO_SESSION_CLOSE_FORCE. */
+LUO_TEST(defects, a_handle_from_before_a_kexec_closes_without_force,
+	 LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = create("tests.dead");
+	int memfd = memfd_pattern(11, 10);
+
+	tb_require_fake("needs a kexec");
+	expect_ok(luo_session_preserve_fd(s, memfd, 1));
+	expect_ret(luo_session_close(s, 0), -EBUSY); /* alive: refused */
+	tb_kexec();
+	expect_ok(luo_session_close(s, 0));
+	xclose(memfd);
+}
