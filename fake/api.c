@@ -176,8 +176,9 @@ LUOI_EXPORT int luo_fake_kexec(luo_fake_t *fake)
 	return luoi_fake_kexec_locked(fake);
 }
 
-LUOI_EXPORT int luo_fake_inject_error(luo_fake_t *fake, enum luo_fake_op op,
-				     int error)
+LUOI_EXPORT int luo_fake_inject_error_nth(luo_fake_t *fake,
+					  enum luo_fake_op op, int error,
+					  unsigned int nth)
 {
 	int r;
 
@@ -191,8 +192,38 @@ LUOI_EXPORT int luo_fake_inject_error(luo_fake_t *fake, enum luo_fake_op op,
 
 	luoi_fake_reap(fake);
 	LUOI_FAKE_LOCK_GUARD(fake);
-	fake->inject[op] = error;
+	/* an error of 0 or an nth of 0 clears */
+	fake->inject[op].error = nth ? error : 0;
+	fake->inject[op].nth = error ? nth : 0;
 	return 0;
+}
+
+LUOI_EXPORT int luo_fake_inject_error(luo_fake_t *fake, enum luo_fake_op op,
+				     int error)
+{
+	return luo_fake_inject_error_nth(fake, op, error, 1);
+}
+
+LUOI_EXPORT int luo_fake_op_count(luo_fake_t *fake, enum luo_fake_op op)
+{
+	unsigned int n = 0;
+	int r;
+
+	if ((int)op < LUO_FAKE_OP_ALL || (int)op > LUO_FAKE_OP_KEXEC)
+		return -EINVAL;
+	r = luoi_fake_enter(fake);
+	if (r)
+		return r;
+
+	luoi_fake_reap(fake);
+	LUOI_FAKE_LOCK_GUARD(fake);
+	if (op != LUO_FAKE_OP_ALL)
+		return (int)fake->op_count[op];
+	/* every count is at most INT_MAX: the sum saturates there too */
+	for (int i = LUO_FAKE_OP_OPEN; i <= LUO_FAKE_OP_KEXEC; i++)
+		n = fake->op_count[i] > INT_MAX - n ? INT_MAX :
+						      n + fake->op_count[i];
+	return (int)n;
 }
 
 LUOI_EXPORT int luo_fake_set_limits(luo_fake_t *fake, unsigned int max_sessions,

@@ -43,6 +43,7 @@
 #ifndef LUOI_FAKE_PRIVATE_H
 #define LUOI_FAKE_PRIVATE_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -184,7 +185,13 @@ struct luo_fake {
 	bool dev_in_use;
 	atomic_int uaccess; /* enum fake_uaccess; read without the lock */
 	uint64_t next_serial;
-	int inject[LUO_FAKE_OP_KEXEC + 1];
+	/* per op: the error to inject and at which occurrence (0: none) */
+	struct {
+		int error;
+		unsigned int nth;
+	} inject[LUO_FAKE_OP_KEXEC + 1];
+	/* per op: how many requests reached the injection point */
+	unsigned int op_count[LUO_FAKE_OP_KEXEC + 1];
 	/* per op: usec | flags << 32; read without the lock */
 	_Atomic uint64_t latency[FAKE_NR_OPS];
 	uint64_t max_files;    /* per session */
@@ -261,13 +268,20 @@ struct fake_req {
 /* Small helpers                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* The injected error of @op (-errno), once, or 0. */
+/* Counts an occurrence of @op (luo_fake_op_count()) and returns the
+ * injected error (-errno) if this is the occurrence it was injected for,
+ * once, or 0.  With the lock held. */
 static inline int luoi_fake_take_injected(struct luo_fake *f,
 					  enum luo_fake_op op)
 {
-	int e = f->inject[op];
+	int e;
 
-	f->inject[op] = 0;
+	if (f->op_count[op] < INT_MAX)
+		f->op_count[op]++;
+	if (!f->inject[op].nth || --f->inject[op].nth)
+		return 0;
+	e = f->inject[op].error;
+	f->inject[op].error = 0;
 	return -e;
 }
 

@@ -67,8 +67,9 @@ extern "C" {
 #endif
 
 /**
- * Operations whose next call can be made to fail (luo_fake_inject_error())
- * or slower (luo_fake_set_latency()).
+ * Operations whose next call (or nth next call) can be made to fail
+ * (luo_fake_inject_error(), luo_fake_inject_error_nth()), or slower
+ * (luo_fake_set_latency()), and that luo_fake_op_count() counts.
  */
 enum luo_fake_op {
 	LUO_FAKE_OP_ALL = 0,           /**< every request (latency only) */
@@ -207,7 +208,10 @@ int luo_fake_kexec(luo_fake_t *fake);
  * direction) and before the operation's own checks.  An error injected for
  * LUO_FAKE_OP_KEXEC makes luo_fake_kexec() change nothing and return it,
  * like a failing reboot().  The implicit finish of a released incoming
- * session is never failed by an injection.
+ * session is never failed by an injection.  This is
+ * luo_fake_inject_error_nth() with an nth of 1, which can fail a later
+ * request instead; an error injected by either replaces the one of @op
+ * that has not fired yet.
  *
  * Return: 0 on success, a negative errno value on failure.
  *
@@ -219,6 +223,56 @@ int luo_fake_kexec(luo_fake_t *fake);
  * Thread-safety: safe.
  */
 int luo_fake_inject_error(luo_fake_t *fake, enum luo_fake_op op, int error);
+
+/**
+ * luo_fake_inject_error_nth() - make the nth next request of a kind fail
+ * @fake: the fake.
+ * @op: the kind of request (enum luo_fake_op); not LUO_FAKE_OP_ALL.
+ * @error: a positive errno value, up to 4095, or 0 to clear the error
+ *         injected for @op.
+ * @nth: which of the next requests of kind @op fails: 1 is the next one
+ *       (what luo_fake_inject_error() does), 2 the one after it, and so
+ *       on; 0 clears the error injected for @op.
+ *
+ * As luo_fake_inject_error(), for a later occurrence: the requests of kind
+ * @op before the @nth one are served normally, the @nth fails with
+ * -@error, once, before it changes anything, and the ones after it are
+ * served normally again.  Occurrences are counted where the error fires
+ * (see luo_fake_inject_error() and luo_fake_op_count()): a request refused
+ * by the generic checks of the dispatch is not one.  One error at a time
+ * is injected per kind of request: a new call replaces the error of @op
+ * that has not fired yet, whichever function injected it.  Together with
+ * luo_fake_op_count(), a test can run a scenario once, count its requests,
+ * and then fail each of them in turn.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @fake is NULL, @op is not an operation, or @error is outside
+ *           0 to 4095.
+ *  -ECHILD: @fake is used in a child process after fork().
+ *
+ * Thread-safety: safe.  With requests of kind @op made by several threads
+ * at once, which of them is the @nth is the order in which they reach the
+ * fake's lock.
+ *
+ * Example:
+ *     int n, k;
+ *
+ *     // fail the 3rd preserve with EIO
+ *     luo_fake_inject_error_nth(fake, LUO_FAKE_OP_PRESERVE_FD, EIO, 3);
+ *
+ *     // measure a scenario, then fail each of its preserves in turn
+ *     run_scenario(fake);
+ *     n = luo_fake_op_count(fake, LUO_FAKE_OP_PRESERVE_FD);
+ *     for (k = 1; k <= n; k++) {
+ *         // on a fresh fake:
+ *         luo_fake_inject_error_nth(fake2, LUO_FAKE_OP_PRESERVE_FD, EIO, k);
+ *         run_scenario(fake2);
+ *     }
+ */
+int luo_fake_inject_error_nth(luo_fake_t *fake, enum luo_fake_op op, int error,
+			      unsigned int nth);
 
 /**
  * luo_fake_set_limits() - lower the kernel's limits
@@ -313,6 +367,36 @@ int luo_fake_set_latency(luo_fake_t *fake, enum luo_fake_op op,
  * Thread-safety: safe.
  */
 int luo_fake_get_boot(luo_fake_t *fake);
+
+/**
+ * luo_fake_op_count() - how many requests of a kind a fake kernel took
+ * @fake: the fake.
+ * @op: the kind of request (enum luo_fake_op), or LUO_FAKE_OP_ALL for the
+ *      sum over every kind.
+ *
+ * Counts the requests of kind @op made since the fake was created that
+ * reached the point where an injected error fires (see
+ * luo_fake_inject_error()): those that passed the generic checks of the
+ * dispatch (descriptor, request number, size, session direction),
+ * whether they then succeeded or failed, an injected error included.  An
+ * open of the device refused because it is held (EBUSY) is not counted,
+ * nor is the implicit finish of a released incoming session.  For
+ * LUO_FAKE_OP_KEXEC it counts the calls of luo_fake_kexec(); for
+ * LUO_FAKE_OP_FINISH, on the RFC ABI, FINISH requests, and on the mainline
+ * ABI, SESSION_FINISH requests.  luo_fake_inject_error_nth() counts the
+ * same requests: after an injection made when the count of @op was c, the
+ * request that brings it to c + nth fails.
+ *
+ * Return: the number of requests (0 or more, at most INT_MAX, where the
+ * count stops) on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @fake is NULL, or @op is not a value of enum luo_fake_op.
+ *  -ECHILD: @fake is used in a child process after fork().
+ *
+ * Thread-safety: safe.
+ */
+int luo_fake_op_count(luo_fake_t *fake, enum luo_fake_op op);
 
 /**
  * Callback for luo_fake_foreach_file(): one preserved file.  @session is the
