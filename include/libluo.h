@@ -635,11 +635,11 @@ int luo_get_state(luo_ctx_t *ctx, enum luo_state *state);
 /**
  * luo_fd_preserve() - preserve a file under a token
  * @ctx: the context.
- * @fd: the file to preserve: a memfd or another shmem file.
+ * @fd: the file to preserve: a memfd or another unlinked shmem file.
  * @token: the token, chosen by the caller (the kernel does not pick
  *         tokens) and unique in the context.
  *
- * Only memfd and shmem files can be preserved.  The kernel keeps its own
+ * Only unlinked shmem files (memfds) can be preserved.  The kernel keeps its own
  * reference to the file: the caller may close @fd.  Preserving is allowed
  * in the NORMAL state (and, on the RFC ABI, in UPDATED), not between
  * luo_prepare() and luo_cancel().  On the mainline ABI the token gets a
@@ -1073,12 +1073,13 @@ int luo_session_retrieve(luo_ctx_t *ctx, const char *name,
 /**
  * luo_session_preserve_fd() - preserve a file in an outgoing session
  * @session: an outgoing session.
- * @fd: the file to preserve: a memfd or another shmem file.
+ * @fd: the file to preserve: a memfd or another unlinked shmem file.
  * @token: the token, chosen by the caller and unique in the session.
  *
  * The kernel keeps its own reference to the file: the caller may close
- * @fd right away.  Only memfd and shmem files can be preserved (not
- * MFD_HUGETLB ones).  A preserved memfd's size is frozen: writes that
+ * @fd right away.  Only unlinked shmem files can be preserved: memfds (not
+ * MFD_HUGETLB ones) and O_TMPFILE files on tmpfs; a tmpfs file with a name
+ * is refused.  A preserved memfd's size is frozen: writes that
  * would grow it, and ftruncate(), fail until it is unpreserved.  Its
  * contents, size, file offset and seals travel to the next kernel.
  *
@@ -1088,11 +1089,12 @@ int luo_session_retrieve(luo_ctx_t *ctx, const char *name,
  *  -EEXIST: @token is already used in this session, or being preserved
  *           by another thread (checked before the kernel is asked).
  *  -EINVAL: @session is NULL or incoming, or @fd is negative.
- *  -EBADF: @fd is not an open descriptor.
+ *  -EBADF: @fd is not an open descriptor, or an O_PATH one.
  *  -EBUSY: the file is already preserved (in any session), or was
  *          retrieved from an incoming session that is not finished yet:
  *          the kernel owns it until then.
- *  -ENOENT: the kernel cannot preserve this type of file.
+ *  -ENOENT: the kernel cannot preserve this type of file (not an unlinked
+ *           shmem file).
  *  -EOPNOTSUPP: the memfd has seals the kernel cannot carry.
  *  -EFBIG: the file is too large to preserve.
  *  -ENOSPC: the session is full.
@@ -1260,6 +1262,8 @@ int luo_session_adopt_fd(luo_ctx_t *ctx, int fd, luo_session_t **ret);
  *             then unusable.
  *  -EPIPE: the peer closed the connection.
  *  -ENOTSOCK: @sock is not a socket.
+ *  -EAFNOSUPPORT: @sock is not an AF_UNIX socket (no other family
+ *                 carries descriptors: the session would not arrive).
  *  -ENOTCONN: @sock is not connected.
  *  other: the other errors of sendmsg().
  *
@@ -1292,7 +1296,8 @@ int luo_session_send(luo_session_t *session, int sock);
  *
  * Errors:
  *  -EBADMSG: the message is not a libluo session message (wrong size,
- *            magic or version, not exactly one descriptor, truncated).
+ *            magic or version, not exactly one descriptor, truncated, or
+ *            an empty datagram).
  *  -ECONNRESET: the peer closed the connection.
  *  -EINVAL: @ctx or @ret is NULL, @sock is negative, or the descriptor
  *           received is not a session of this context's kernel (it was

@@ -131,6 +131,32 @@ LUOI_EXPORT int luo_session_adopt_fd(luo_ctx_t *ctx, int fd,
 	return 0;
 }
 
+static int socket_option(int sock, int option)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(sock, SOL_SOCKET, option, &v, &len) < 0)
+		return -errno;
+	return v;
+}
+
+static int socket_family(int sock)
+{
+	return socket_option(sock, SO_DOMAIN);
+}
+
+/* Linux says EINVAL to recvmsg() on a stream socket that is not
+ * connected: tell it apart. */
+static bool socket_unconnected(int sock)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+
+	return getpeername(sock, (struct sockaddr *)&peer, &len) < 0 &&
+	       errno == ENOTCONN;
+}
+
 LUOI_EXPORT int luo_session_send(luo_session_t *session, int sock)
 {
 	union {
@@ -153,6 +179,14 @@ LUOI_EXPORT int luo_session_send(luo_session_t *session, int sock)
 		return r;
 	if (sock < 0)
 		return -EINVAL;
+	/* Only AF_UNIX carries descriptors; another family would drop it
+	 * silently, and the session marked sent would then be closed
+	 * without FORCE and lost. */
+	r = socket_family(sock);
+	if (r < 0)
+		return r;
+	if (r != AF_UNIX)
+		return -EAFNOSUPPORT;
 	/* name, fd and direction never change while the handle lives */
 	memcpy(msg.name, session->name, sizeof(msg.name));
 	msg.direction = session->dir;
@@ -316,15 +350,21 @@ LUOI_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
 		while (n < 0 && errno == EINTR);
 		if (n < 0) {
 			r = -errno;
+			/* Linux says EINVAL for a stream socket that is not
+			 * connected */
+			if (r == -EINVAL && socket_unconnected(sock))
+				r = -ENOTCONN;
 			luoi_session_free(s);
 			return r;
 		}
-		/* 0 bytes and no descriptor: the peer closed (a datagram
-		 * or seqpacket message of 0 bytes with descriptors is just
-		 * a bad message) */
+		/* 0 bytes and no descriptor: on a connection, the peer
+		 * closed; on a datagram socket, just a bad message (as is
+		 * any empty message with descriptors) */
 		if (n == 0 && !CMSG_FIRSTHDR(&mh)) {
 			luoi_session_free(s);
-			return -ECONNRESET;
+			return socket_option(sock, SO_TYPE) == SOCK_DGRAM ?
+				       -EBADMSG :
+				       -ECONNRESET;
 		}
 		r = luoi_handoff_parse(&mh, (size_t)n, &fd, name, &dir);
 		if (r < 0) {
