@@ -326,11 +326,15 @@ static int snapshot(luo_fake_t *fake, struct snap_entry **ret, size_t *ret_n)
 	luoi_fake_reap(fake);
 	LUOI_FAKE_LOCK_GUARD(fake);
 	total = (size_t)count_files(fake);
-	if (total) {
-		snap = calloc(total, sizeof(*snap));
-		if (!snap)
-			return -ENOMEM;
+	if (total == 0) {
+		/* nothing to copy (and no "NULL + 0" below: undefined) */
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
 	}
+	snap = calloc(total, sizeof(*snap));
+	if (!snap)
+		return -ENOMEM;
 	if (fake->abi == LUO_ABI_RFC) {
 		n += snap_session(snap + n, fake->rfc_out, false);
 		n += snap_session(snap + n, fake->rfc_in, false);

@@ -352,3 +352,27 @@ LUO_TEST(defects, a_handle_from_before_a_kexec_closes_without_force,
 	expect_ok(luo_session_close(s, 0));
 	xclose(memfd);
 }
+
+static int count_file(const char *session, enum luo_session_direction dir,
+		      uint64_t token, void *userdata)
+{
+	(void)session;
+	(void)dir;
+	(void)token;
+	(*(int *)userdata)++;
+	return 0;
+}
+
+/* 11. luo_fake_foreach_file() with sessions that hold no file computed
+ * NULL + 0 (undefined; clang's UBSan, run by run-tests.sh --fuzz, flags
+ * it). */
+LUO_TEST(defects, fake_foreach_file_with_empty_sessions, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = create("tests.empty");
+	int n = 0;
+
+	tb_require_fake("the fake's own function");
+	expect_ok(luo_fake_foreach_file(tb.fake, count_file, &n));
+	assert_eq(n, 0);
+	expect_ok(luo_session_close(s, 0));
+}
