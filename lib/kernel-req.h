@@ -30,7 +30,8 @@ static inline int luoi_req_session(struct luo_backend *b, int dev_fd,
 	struct luo_k_session_req req = { .size = sizeof(req), .fd = -1 };
 	int r;
 
-	memcpy(req.name, name, strnlen(name, sizeof(req.name) - 1));
+	memcpy(req.name, name, sizeof(req.name));
+	req.name[sizeof(req.name) - 1] = '\0';
 	r = luoi_req_ioctl(b, dev_fd, request, &req);
 	if (r < 0)
 		return r;
@@ -38,6 +39,8 @@ static inline int luoi_req_session(struct luo_backend *b, int dev_fd,
 	return 0;
 }
 
+/* @name: LUO_K_NAME_LEN bytes, the name NUL-padded (a session handle's
+ * name field): copied whole. */
 static inline int luoi_req_create_session(struct luo_backend *b, int dev_fd,
 			    const char *name, int *session_fd)
 {

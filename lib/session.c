@@ -68,7 +68,7 @@ int luoi_session_name_check(const char *name)
 	if (!name)
 		return -EINVAL;
 	len = strnlen(name, LUO_SESSION_NAME_MAX + 1);
-	return len == 0 || len > LUO_SESSION_NAME_MAX ? -EINVAL : 0;
+	return len == 0 || len > LUO_SESSION_NAME_MAX ? -EINVAL : (int)len;
 }
 
 /*
@@ -89,10 +89,12 @@ int luoi_session_open(luo_ctx_t *ctx, const char *name,
 		luoi_session_free(s);
 		return dev_fd;
 	}
+	/* s->name: the name NUL-padded to the request's 64 bytes */
 	if (dir == LUO_SESSION_OUTGOING)
-		r = luoi_req_create_session(ctx->backend, dev_fd, name, &s->fd);
+		r = luoi_req_create_session(ctx->backend, dev_fd, s->name,
+					    &s->fd);
 	else
-		r = luoi_req_retrieve_session(ctx->backend, dev_fd, name,
+		r = luoi_req_retrieve_session(ctx->backend, dev_fd, s->name,
 					      &s->fd);
 	luoi_ctx_device_put(ctx);
 	if (r < 0) {
@@ -112,10 +114,11 @@ static int sessions_supported(luo_ctx_t *ctx)
 	return ctx->abi == LUO_ABI_MAINLINE ? 0 : -EOPNOTSUPP;
 }
 
-static bool name_reserved(const char *name)
+static bool name_reserved(const char *name, size_t len)
 {
-	return strncmp(name, LUO_RESERVED_PREFIX,
-		       strlen(LUO_RESERVED_PREFIX)) == 0;
+	return len >= sizeof(LUO_RESERVED_PREFIX) - 1 &&
+	       memcmp(name, LUO_RESERVED_PREFIX,
+		      sizeof(LUO_RESERVED_PREFIX) - 1) == 0;
 }
 
 static int open_public(luo_ctx_t *ctx, const char *name,
@@ -123,16 +126,17 @@ static int open_public(luo_ctx_t *ctx, const char *name,
 {
 	const char *what = dir == LUO_SESSION_OUTGOING ? "create" : "retrieve";
 	struct luo_session *s;
-	int r;
+	int len, r;
 
 	r = sessions_supported(ctx);
 	if (r < 0)
 		return r;
-	if (!ret || luoi_session_name_check(name) < 0)
+	len = luoi_session_name_check(name);
+	if (!ret || len < 0)
 		return -EINVAL;
 	/* libluo's own sessions (the original API): taking one would leave
 	 * the original API unable to finish the update */
-	if (name_reserved(name))
+	if (name_reserved(name, (size_t)len))
 		return -EINVAL;
 	r = luoi_session_open(ctx, name, dir, &s);
 	if (r < 0) {

@@ -71,7 +71,7 @@ struct msghdr;
 int luoi_handoff_parse(struct msghdr *mh, size_t len, int *fd, char *name,
 		       enum luo_session_direction *dir);
 
-/* 1..LUO_SESSION_NAME_MAX bytes: 0 or -EINVAL. */
+/* 1..LUO_SESSION_NAME_MAX bytes: the length, or -EINVAL. */
 int luoi_session_name_check(const char *name);
 
 #endif /* LUOI_SESSION_H */

@@ -121,7 +121,9 @@ TEST(kernel_req, create_session_bytes)
 	struct luo_k_session_req req;
 	int fd = -1;
 
-	assert_int_eq(luoi_req_create_session(&r.backend, 5, "vm-42", &fd), 0);
+	char padded[LUO_K_NAME_LEN] = "vm-42";
+
+	assert_int_eq(luoi_req_create_session(&r.backend, 5, padded, &fd), 0);
 	assert_eq(r.fd, 5);
 	assert_eq(r.request, (unsigned long)LUO_K_CREATE_SESSION);
 	memcpy(&req, r.arg, sizeof(req));
@@ -134,15 +136,14 @@ TEST(kernel_req, create_session_bytes)
 	assert_eq(fd, 77);
 }
 
-TEST(kernel_req, long_name_is_cut_and_terminated)
+TEST(kernel_req, a_full_name_buffer_is_terminated)
 {
-	char name[100];
+	char name[LUO_K_NAME_LEN];
 	struct recorder r = rec(0);
 	struct luo_k_session_req req;
 	int fd = -1;
 
-	memset(name, 'x', sizeof(name) - 1);
-	name[sizeof(name) - 1] = '\0';
+	memset(name, 'x', sizeof(name)); /* no NUL at all */
 	assert_int_eq(luoi_req_retrieve_session(&r.backend, 5, name, &fd), 0);
 	assert_eq(r.request, (unsigned long)LUO_K_RETRIEVE_SESSION);
 	memcpy(&req, r.arg, sizeof(req));
@@ -157,9 +158,11 @@ TEST(kernel_req, out_parameters_untouched_on_failure)
 	int32_t state = 99;
 	int fd = 12345;
 
-	assert_int_eq(luoi_req_create_session(&r.backend, 5, "s", &fd),
+	char s_name[LUO_K_NAME_LEN] = "s";
+
+	assert_int_eq(luoi_req_create_session(&r.backend, 5, s_name, &fd),
 		      -ENOSPC);
-	assert_int_eq(luoi_req_retrieve_session(&r.backend, 5, "s", &fd),
+	assert_int_eq(luoi_req_retrieve_session(&r.backend, 5, s_name, &fd),
 		      -ENOSPC);
 	assert_int_eq(luoi_req_retrieve_fd(&r.backend, 6, 1, &fd), -ENOSPC);
 	assert_int_eq(luoi_req_rfc_restore(&r.backend, 5, 1, &fd), -ENOSPC);
