@@ -18,9 +18,8 @@
 
 #include "hmap.h"
 
-/* Grow when count would pass capacity * 7/8; grow by half. */
-#define LOAD_NUM 7
-#define LOAD_DEN 8
+#define LOAD_NUM LUOI_HMAP_LOAD_NUM
+#define LOAD_DEN LUOI_HMAP_LOAD_DEN
 
 /*
  * The slot key: Fibonacci hashing, one multiplication by an odd constant
@@ -180,15 +179,16 @@ int luoi_hmap_reserve(struct luoi_hmap *m, size_t extra)
 	return resize(m, capacity);
 }
 
-int luoi_hmap_insert(struct luoi_hmap *m, uint64_t key, uint64_t value)
+void luoi_hmap_place(struct luoi_hmap *m, uint64_t key, uint64_t value)
 {
-	int r;
+	place(m, hash_key(key), value);
+}
 
-	if (value == 0)
-		return -EINVAL;
-	if (luoi_hmap_find(m, key))
-		return -EEXIST;
-	r = luoi_hmap_reserve(m, 1);
+/* luoi_hmap_insert() when the map must grow first. */
+int luoi_hmap_insert_slow(struct luoi_hmap *m, uint64_t key, uint64_t value)
+{
+	int r = luoi_hmap_reserve(m, 1);
+
 	if (r < 0)
 		return r;
 	place(m, hash_key(key), value);

@@ -19,6 +19,7 @@
 #ifndef LUOI_HMAP_H
 #define LUOI_HMAP_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,9 @@ struct luoi_hmap {
 };
 
 #define LUOI_HMAP_MIN_CAPACITY 8
+/* At most 7/8 full: past that, grow by half. */
+#define LUOI_HMAP_LOAD_NUM 7
+#define LUOI_HMAP_LOAD_DEN 8
 /* Empty slots after the last one, so that a lookup can look at the four
  * slots from a key's home without minding the end of the array. */
 #define LUOI_HMAP_PAD 3
@@ -87,8 +91,24 @@ static inline uint64_t *luoi_hmap_find(const struct luoi_hmap *m,
  * -ENOMEM.  0 or -ENOMEM. */
 int luoi_hmap_reserve(struct luoi_hmap *m, size_t extra);
 
-/* 0, -EEXIST (key present), -EINVAL (value 0) or -ENOMEM. */
-int luoi_hmap_insert(struct luoi_hmap *m, uint64_t key, uint64_t value);
+/* Put a key known to be absent into a map with room (hmap.c). */
+void luoi_hmap_place(struct luoi_hmap *m, uint64_t key, uint64_t value);
+int luoi_hmap_insert_slow(struct luoi_hmap *m, uint64_t key, uint64_t value);
+
+/* 0, -EEXIST (key present), -EINVAL (value 0) or -ENOMEM.  Inline for the
+ * common case, a map with room. */
+static inline int luoi_hmap_insert(struct luoi_hmap *m, uint64_t key,
+				   uint64_t value)
+{
+	if (value == 0)
+		return -EINVAL;
+	if (luoi_hmap_find(m, key))
+		return -EEXIST;
+	if ((m->count + 1) * LUOI_HMAP_LOAD_DEN > m->capacity * LUOI_HMAP_LOAD_NUM)
+		return luoi_hmap_insert_slow(m, key, value);
+	luoi_hmap_place(m, key, value);
+	return 0;
+}
 
 /* 0 and the old value in *old (if not NULL), or -ENOENT.  Never fails
  * otherwise; never allocates. */

@@ -15,32 +15,11 @@
 #include "log.h"
 #include "macro.h"
 
-/*
- * Borrowing the device costs two atomic operations and no lock.  The
- * borrower counts itself, then reads the descriptor; the closer takes the
- * descriptor away, then reads the count (both sequentially consistent):
- * either the borrower sees -1 or the closer sees it counted and waits.
- */
-int luoi_ctx_device_get(luo_ctx_t *ctx)
+/* The last borrower is done while luo_ctx_close_device() waits. */
+void luoi_ctx_device_idle(luo_ctx_t *ctx)
 {
-	int fd;
-
-	atomic_fetch_add(&ctx->device_users, 1);
-	fd = atomic_load(&ctx->dev_fd);
-	if (fd < 0) {
-		luoi_ctx_device_put(ctx);
-		return -ENODEV;
-	}
-	return fd;
-}
-
-void luoi_ctx_device_put(luo_ctx_t *ctx)
-{
-	if (atomic_fetch_sub(&ctx->device_users, 1) == 1 &&
-	    atomic_load(&ctx->device_closing)) {
-		LUOI_LOCK_GUARD(&ctx->lock);
-		pthread_cond_broadcast(&ctx->device_idle);
-	}
+	LUOI_LOCK_GUARD(&ctx->lock);
+	pthread_cond_broadcast(&ctx->device_idle);
 }
 
 /*
@@ -205,8 +184,7 @@ LUOI_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 LUOI_EXPORT luo_ctx_t *luo_ctx_ref(luo_ctx_t *ctx)
 {
 	if (ctx)
-		atomic_fetch_add_explicit(&ctx->refcount, 1,
-					  memory_order_relaxed);
+		luoi_ctx_ref(ctx);
 	return ctx;
 }
 

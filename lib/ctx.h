@@ -91,11 +91,41 @@ static inline int luoi_ctx_check(const luo_ctx_t *ctx)
  * so at most about 1.2 MiB, and only after that many were in use. */
 #define LUOI_SESSION_CACHE_MAX 4096
 
-/* Borrow the device descriptor for requests: the fd, or -ENODEV (never
+/* luo_ctx_ref() without the exported symbol's PLT call. */
+static inline void luoi_ctx_ref(luo_ctx_t *ctx)
+{
+	atomic_fetch_add_explicit(&ctx->refcount, 1, memory_order_relaxed);
+}
+
+void luoi_ctx_device_idle(luo_ctx_t *ctx);
+
+/*
+ * Borrow the device descriptor for requests: the fd, or -ENODEV (never
  * opened or closed by luo_ctx_close_device()).  Every successful get is
- * paired with a put. */
-int luoi_ctx_device_get(luo_ctx_t *ctx);
-void luoi_ctx_device_put(luo_ctx_t *ctx);
+ * paired with a put.  Two atomic operations and no lock: the borrower
+ * counts itself, then reads the descriptor; the closer takes the
+ * descriptor away, then reads the count (both sequentially consistent):
+ * either the borrower sees -1 or the closer sees it counted and waits.
+ */
+static inline void luoi_ctx_device_put(luo_ctx_t *ctx)
+{
+	if (atomic_fetch_sub(&ctx->device_users, 1) == 1 &&
+	    atomic_load(&ctx->device_closing))
+		luoi_ctx_device_idle(ctx);
+}
+
+static inline int luoi_ctx_device_get(luo_ctx_t *ctx)
+{
+	int fd;
+
+	atomic_fetch_add(&ctx->device_users, 1);
+	fd = atomic_load(&ctx->dev_fd);
+	if (fd < 0) {
+		luoi_ctx_device_put(ctx);
+		return -ENODEV;
+	}
+	return fd;
+}
 
 /* Close a descriptor the backend handed out (session fds). */
 static inline void luoi_ctx_close_fd(luo_ctx_t *ctx, int fd)

@@ -102,7 +102,7 @@ static luo_session_t *adopt_into(luo_ctx_t *ctx, struct luo_session *s, int fd,
 	memset(s->name + len, 0, sizeof(s->name) - len);
 	s->dir = dir;
 	s->adopted = true;
-	luo_ctx_ref(ctx);
+	luoi_ctx_ref(ctx);
 	return s;
 }
 

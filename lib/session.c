@@ -144,7 +144,7 @@ static int open_public(luo_ctx_t *ctx, const char *name,
 			 strerror(-r));
 		return r;
 	}
-	luo_ctx_ref(ctx);
+	luoi_ctx_ref(ctx);
 	luoi_dbg(ctx, "%s session \"%s\": fd %d", what, name, s->fd);
 	*ret = s;
 	return 0;
