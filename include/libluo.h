@@ -865,7 +865,10 @@ const char *luo_state_to_string(enum luo_state state);
  * Works in a context without the device too. On the mainline ABI, with the device, the first such call of a context
  * after an update loads the previous kernel's manifest (as
  * luo_get_state() would), so the incoming tokens are listed without any
- * other call first.
+ * other call first.  If the manifest cannot be had for good (another
+ * context of this boot took it, the device is gone, it is unreadable),
+ * the call lists what it knows and luo_get_state() says why; a passing
+ * error fails the call (below) and the next call tries again.
  *
  * Return: 0 on success, a negative errno value on failure.
  *
@@ -892,7 +895,10 @@ int luo_token_lookup(luo_ctx_t *ctx, uint64_t token,
  * without the device too. On the mainline ABI, with the device, the first such call of a context
  * after an update loads the previous kernel's manifest (as
  * luo_get_state() would), so the incoming tokens are listed without any
- * other call first.
+ * other call first.  If the manifest cannot be had for good (another
+ * context of this boot took it, the device is gone, it is unreadable),
+ * the call lists what it knows and luo_get_state() says why; a passing
+ * error fails the call (below) and the next call tries again.
  *
  * Return: the number of tokens (0 or more) on success, a negative errno
  * value on failure.
@@ -923,7 +929,10 @@ int luo_token_count(luo_ctx_t *ctx);
  * without the device too. On the mainline ABI, with the device, the first such call of a context
  * after an update loads the previous kernel's manifest (as
  * luo_get_state() would), so the incoming tokens are listed without any
- * other call first.
+ * other call first.  If the manifest cannot be had for good (another
+ * context of this boot took it, the device is gone, it is unreadable),
+ * the call lists what it knows and luo_get_state() says why; a passing
+ * error fails the call (below) and the next call tries again.
  *
  * Return: 0, the first non-zero value returned by @fn, or a negative errno
  * value on failure.

@@ -220,12 +220,17 @@ static int tokens_enter(luo_ctx_t *ctx, struct luoi_compat **ret)
 	r = compat_get(ctx, &c);
 	if (r < 0)
 		return r;
+	/*
+	 * What keeps the manifest from loading for good (another context of
+	 * this boot took it: EINVAL; a device dead after a simulated kexec
+	 * or closed: ENODEV; none, or an unreadable one) leaves the list as
+	 * it is, and luo_get_state() says why.  A passing error fails the
+	 * call, and the next one tries again.
+	 */
 	if (c->ops->load) {
 		r = c->ops->load(ctx);
-		/* an unreadable manifest leaves the list empty; the error
-		 * is luo_get_state()'s to report */
-		if (r < 0 && r != -EBADMSG && r != -ENOENT &&
-		    r != -EPROTONOSUPPORT)
+		if (r < 0 && r != -EINVAL && r != -ENODEV && r != -ENOENT &&
+		    r != -EBADMSG && r != -EPROTONOSUPPORT)
 			return r;
 	}
 	*ret = c;
