@@ -27,6 +27,7 @@
 #define MSG_V1 1              /* libluo 1.0: magic, version, name */
 #define MSG_V2 2              /* and the direction */
 #define RECV_MAX_FDS 8
+#define CONTROL_EXTRA 256 /* credentials (12), timestamps (up to 48), ... */
 
 struct msg_v1 {
 	uint32_t magic;
@@ -314,10 +315,13 @@ static void stash(luo_ctx_t *ctx, int fd, const char *name,
 LUOI_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
 {
 	/* room for a few descriptors, so that a peer sending more than one
-	 * cannot make us leak the rest (the kernel would truncate them) */
+	 * cannot make us leak the rest, and for what the socket's options
+	 * add (SO_PASSCRED's credentials, timestamps): a truncated control
+	 * buffer would make the kernel drop the session's descriptor */
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(RECV_MAX_FDS * sizeof(int))];
+		char buf[CMSG_SPACE(RECV_MAX_FDS * sizeof(int)) +
+			 CONTROL_EXTRA];
 	} control;
 	char buf[sizeof(struct msg_v2)];
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };

@@ -376,3 +376,34 @@ LUO_TEST(defects, fake_foreach_file_with_empty_sessions, LUO_ABI_MAINLINE)
 	assert_eq(n, 0);
 	expect_ok(luo_session_close(s, 0));
 }
+
+/* Found by fuzz-handoff: the receiver's socket options add control
+ * messages (SO_PASSCRED's credentials, SO_TIMESTAMP); a control buffer
+ * with room for descriptors only was truncated and the kernel dropped the
+ * session's descriptor, losing a session whose sender had closed it. */
+LUO_TEST(defects, recv_with_credentials_and_timestamps_keeps_the_session,
+	 LUO_ABI_MAINLINE)
+{
+	static const int options[] = { SO_PASSCRED, SO_TIMESTAMP };
+	size_t i;
+
+	for (i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+		luo_session_t *s = create("tests.opts"), *got = NULL;
+		int memfd = memfd_pattern(12, 10), sv[2], on = 1;
+
+		expect_ok(luo_session_preserve_fd(s, memfd, 1));
+		socket_pair(SOCK_SEQPACKET, sv);
+		assert_eq(setsockopt(sv[1], SOL_SOCKET, options[i], &on,
+				     sizeof(on)),
+			  0);
+		expect_ok(luo_session_send(s, sv[0]));
+		expect_ok(luo_session_close(s, 0));
+		expect_ok(luo_session_recv(tb_ctx(), sv[1], &got));
+		assert_true(tb_file_is_preserved(memfd), "option %d",
+			    options[i]);
+		expect_ok(luo_session_close(got, LUO_SESSION_CLOSE_FORCE));
+		xclose(sv[0]);
+		xclose(sv[1]);
+		xclose(memfd);
+	}
+}
