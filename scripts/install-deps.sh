@@ -7,7 +7,10 @@
 #   test   python3, g++, groff and binutils for the checks (default on;
 #          the C suites need nothing more: tests/harness is ours)
 #   vm     QEMU, busybox and the kernel build tools  (meson test --suite vm)
-# Usage: scripts/install-deps.sh [build] [test] [vm]   (default: build test)
+#   fuzz   clang 14 with its sanitizer and libFuzzer runtimes, and
+#          llvm-symbolizer for the reports  (-Dfuzz=true, run-tests --fuzz)
+# Usage: scripts/install-deps.sh [build] [test] [vm] [fuzz]
+#        (default: build test)
 set -euo pipefail
 
 groups=("$@")
@@ -20,7 +23,8 @@ for g in "${groups[@]}"; do
 	test) pkgs+=(python3 g++ groff-base binutils) ;;
 	vm) pkgs+=(qemu-system-x86 busybox-static cpio gzip xz-utils bc flex bison
 		   libelf-dev libssl-dev make apt dpkg ca-certificates) ;;
-	*) echo "install-deps: unknown group '$g' (build, test, vm)" >&2; exit 2 ;;
+	fuzz) pkgs+=(clang-14 libclang-rt-14-dev llvm-14 clang) ;;
+	*) echo "install-deps: unknown group '$g' (build, test, vm, fuzz)" >&2; exit 2 ;;
 	esac
 done
 
