@@ -17,18 +17,6 @@
 #define SAMPLE 300
 #define TOKENS_MAX 6000
 
-static luo_ctx_t *new_ctx(luo_fake_t *fake)
-{
-	luo_ctx_opts_t *opts;
-	luo_ctx_t *ctx;
-
-	BENCH_CHECK(luo_ctx_opts_new(&opts));
-	BENCH_CHECK(luo_ctx_opts_set_fake(opts, fake));
-	BENCH_CHECK(luo_ctx_new(opts, &ctx));
-	luo_ctx_opts_free(opts);
-	return ctx;
-}
-
 /* Seconds per session create (and close) with @existing sessions held. */
 static double create_cost(luo_ctx_t *ctx, luo_session_t **held, int *nheld,
 			  int existing)
@@ -111,7 +99,7 @@ int main(void)
 	if (!held)
 		return 1;
 	BENCH_CHECK(luo_fake_new(LUO_ABI_MAINLINE, &fake));
-	ctx = new_ctx(fake);
+	ctx = bench_fake_ctx(fake);
 	small = create_cost(ctx, held, &nheld, 100);
 	large = create_cost(ctx, held, &nheld, large_n);
 	printf("fake session create: %.1f us with 100 sessions, %.1f us with "
@@ -125,7 +113,7 @@ int main(void)
 		BENCH_CHECK(luo_session_close(held[i], 0));
 	luo_ctx_unref(ctx);
 
-	ctx = new_ctx(fake);
+	ctx = bench_fake_ctx(fake);
 	/* memfds for the tokens are made as they are preserved (and closed
 	 * then); the SAMPLE ones for the timed preserves up front */
 	for (i = 0; i < TOKENS_MAX + SAMPLE; i++)

@@ -33,18 +33,6 @@ struct worker {
 	int memfds[PER_THREAD];
 };
 
-static luo_ctx_t *new_ctx(luo_fake_t *fake)
-{
-	luo_ctx_opts_t *opts;
-	luo_ctx_t *ctx;
-
-	BENCH_CHECK(luo_ctx_opts_new(&opts));
-	BENCH_CHECK(luo_ctx_opts_set_fake(opts, fake));
-	BENCH_CHECK(luo_ctx_new(opts, &ctx));
-	luo_ctx_opts_free(opts);
-	return ctx;
-}
-
 static luo_fake_t *new_fake(void)
 {
 	luo_fake_t *fake;
@@ -85,7 +73,7 @@ static double run(int n, int shared)
 			ctxs[i] = luo_ctx_ref(ctxs[0]);
 		} else {
 			fakes[i] = new_fake();
-			ctxs[i] = new_ctx(fakes[i]);
+			ctxs[i] = bench_fake_ctx(fakes[i]);
 		}
 		w[i].ctx = ctxs[i];
 		w[i].index = i;
@@ -168,7 +156,7 @@ static void lookups_under_spin(void)
 	int memfd;
 
 	BENCH_CHECK(luo_fake_new(LUO_ABI_MAINLINE, &fake));
-	sl.ctx = new_ctx(fake);
+	sl.ctx = bench_fake_ctx(fake);
 	BENCH_CHECK(luo_session_create(sl.ctx, "reader", &s));
 	memfd = memfd_create("bench", MFD_CLOEXEC);
 	BENCH_CHECK(memfd < 0 ? -errno : 0);

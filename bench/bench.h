@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "libluo-fake.h"
+
 static inline double bench_now(void)
 {
 	struct timespec ts;
@@ -52,6 +54,19 @@ static inline void bench_print_build(void)
 #else
 	printf("(lock checks off: plain mutexes)\n");
 #endif
+}
+
+/* A context on @fake. */
+static inline luo_ctx_t *bench_fake_ctx(luo_fake_t *fake)
+{
+	luo_ctx_opts_t *opts;
+	luo_ctx_t *ctx;
+
+	BENCH_CHECK(luo_ctx_opts_new(&opts));
+	BENCH_CHECK(luo_ctx_opts_set_fake(opts, fake));
+	BENCH_CHECK(luo_ctx_new(opts, &ctx));
+	luo_ctx_opts_free(opts);
+	return ctx;
 }
 
 /* "ok" or "MISSED" for a figure against its target. */
