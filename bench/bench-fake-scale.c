@@ -17,6 +17,11 @@
 #define SAMPLE 300
 #define TOKENS_MAX 6000
 
+static double min_d(double a, double b)
+{
+	return a < b ? a : b;
+}
+
 /* Seconds per session create (and close) with @existing sessions held. */
 static double create_cost(luo_ctx_t *ctx, luo_session_t **held, int *nheld,
 			  int existing)
@@ -100,8 +105,14 @@ int main(void)
 		return 1;
 	BENCH_CHECK(luo_fake_new(LUO_ABI_MAINLINE, &fake));
 	ctx = bench_fake_ctx(fake);
-	small = create_cost(ctx, held, &nheld, 100);
-	large = create_cost(ctx, held, &nheld, large_n);
+	/* best of 5: a shared 2-core machine makes single samples noisy */
+	small = 1e30;
+	for (i = 0; i < 5; i++)
+		small = min_d(small, create_cost(ctx, held, &nheld, 100));
+	large = 1e30;
+	for (i = 0; i < 5; i++)
+		large = min_d(large,
+			      create_cost(ctx, held, &nheld, large_n));
 	printf("fake session create: %.1f us with 100 sessions, %.1f us with "
 	       "%d: ratio %.2f (target <= 1.2 at 10,000: %s%s)\n",
 	       small * 1e6, large * 1e6, large_n, large / small,
