@@ -610,7 +610,10 @@ bool luo_is_available(void);
  * Return: 0 on success, a negative errno value on failure.
  *
  * Errors:
- *  -EINVAL: @ctx or @state is NULL.
+ *  -EINVAL: @ctx or @state is NULL; or, on the mainline ABI after an
+ *           update, another context of this boot took the manifest (the
+ *           kernel hands it out once per boot): only that context can
+ *           restore and finish.
  *  -ECHILD: @ctx is used in a child process after fork().
  *  -ENODEV: the context has no device (luo_ctx_opts_set_open_device(),
  *           luo_ctx_close_device()).
@@ -649,7 +652,9 @@ int luo_get_state(luo_ctx_t *ctx, enum luo_state *state);
  * Return: 0 on success, a negative errno value on failure.
  *
  * Errors:
- *  -EINVAL: @ctx is NULL or @fd is negative.
+ *  -EINVAL: @ctx is NULL or @fd is negative; or, on the mainline ABI
+ *           after an update, another context of this boot took the
+ *           manifest (see luo_get_state()).
  *  -EEXIST: @token is already used in this context: preserved, or, on
  *           the mainline ABI, being preserved by another thread or come
  *           from the previous kernel (checked before the kernel is
