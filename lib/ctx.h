@@ -4,8 +4,9 @@
  * fake kernel), its ABI, log settings and the original API's state.
  *
  * Locking (doc/locking.md has the whole picture):
- *  - ctx->lock serves only luo_ctx_close_device(); the logger and the
- *    session cache have their own.  It is never held across a kernel
+ *  - ctx->lock serves luo_ctx_close_device(), the lent descriptors and the
+ *    stashed received session; the logger and the session cache have
+ *    their own.  It is never held across a kernel
  *    request, blocking I/O or user code.
  *  - The device descriptor is borrowed for a request with
  *    luoi_ctx_device_get()/put(): an atomic count of requests in flight,
