@@ -1423,6 +1423,262 @@ int luo_session_token_foreach(luo_session_t *session, luo_token_fn fn,
 			      void *userdata);
 
 /**
+ * DOC: What came back: labels, the session record and the index
+ *
+ * The kernel cannot list what was preserved, so libluo keeps a *record* of
+ * each session it writes to, inside the session itself: memfds preserved
+ * under the reserved tokens LUO_TOKEN_RESERVED_MIN and up (doc/record.md
+ * specifies the format).  After the live update, luo_session_retrieve(),
+ * luo_session_from_fdstore() and the adopt and receive functions read it,
+ * so luo_session_token_count(), luo_session_token_foreach() and
+ * luo_session_token_get_label() tell every token that was recorded, in
+ * state LUO_TOKEN_INCOMING until it is retrieved, before any retrieve.
+ * A session that has no record (made by an older libluo, by systemd or by
+ * raw ioctls) behaves as before: libluo knows its tokens once retrieved.
+ *
+ * The record is written so that a live update at any instant, even in the
+ * middle of a preserve on another thread or in another process, leaves a
+ * record that says either the state before that preserve or after it.
+ * A token in the record is always one the kernel carried over; a token
+ * preserved in the last instant before the live update may be missing
+ * from it (the file still came back: retrieve it by its number).
+ *
+ * A context that holds the device also keeps an *index* of the sessions
+ * it creates, in a session of its own ("libluo.index.N"): after the live
+ * update, luo_ctx_foreach_incoming_session() lists them.
+ */
+
+/* Tokens from here to UINT64_MAX hold libluo's record; the functions of
+ * the session API refuse them with -EINVAL. */
+#define LUO_TOKEN_RESERVED_MIN UINT64_C(0xffffffffffffff00)
+
+/* The longest label, in bytes, not counting the terminating NUL. */
+#define LUO_LABEL_MAX 255
+
+/**
+ * luo_session_preserve_fd_labeled() - preserve a file in a session, with a
+ * label
+ * @session: an outgoing session.
+ * @fd: the file to preserve (a memfd on kernels up to 7.3).
+ * @token: the token to preserve it under: any value below
+ *         LUO_TOKEN_RESERVED_MIN that the session does not hold yet.
+ * @label: 1 to LUO_LABEL_MAX bytes (a NUL-terminated string), unique
+ *         among the labels this handle recorded in the session; or NULL
+ *         for no label, as luo_session_preserve_fd().
+ *
+ * Preserves @fd like luo_session_preserve_fd() and records @token and
+ * @label in the session's record, so that after the live update the token
+ * can be found by its label (luo_session_retrieve_fd_by_label()).  The
+ * record's room is made before the kernel is asked, so a success means
+ * that both the file and its entry are in the session; a failure leaves
+ * both the kernel and libluo as they were.
+ *
+ * Labels are checked for uniqueness among the entries this process wrote
+ * into the session.  Two processes writing into one session (a sender and
+ * its receiver) may each use a label once; after the live update
+ * luo_session_retrieve_fd_by_label() then finds the first one recorded.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session is NULL, not outgoing, @fd is negative, @token is
+ *           reserved (LUO_TOKEN_RESERVED_MIN or above), or @label is
+ *           empty or longer than LUO_LABEL_MAX bytes.
+ *  -EEXIST: the session already holds @token, or this handle recorded
+ *           @label already.
+ *  -ECHILD: @session is used in a child process after fork().
+ *  -ENOSPC: the session's record has no room left (256 segments) or the
+ *           kernel's session is full.
+ *  -ENOMEM: out of memory (libluo's or the kernel's).
+ *  -EMFILE: no descriptor left to make the record's next segment.
+ *  other: the kernel's errors for SESSION_PRESERVE_FD (see
+ *         luo_session_preserve_fd()).
+ *
+ * Thread-safety: safe; preserves into one session from many threads
+ * proceed in parallel.
+ */
+int luo_session_preserve_fd_labeled(luo_session_t *session, int fd,
+				    uint64_t token, const char *label);
+
+/**
+ * luo_session_token_get_label() - the label recorded for a token
+ * @session: the session (outgoing or incoming).
+ * @token: the token.
+ * @label: where to store the label; it stays valid, unchanged, until the
+ *         handle is closed.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session or @label is NULL.
+ *  -ENOENT: libluo knows no such token in the session, or the token has
+ *           no label.
+ *  -ECHILD: @session is used in a child process after fork().
+ *
+ * Thread-safety: safe.
+ */
+int luo_session_token_get_label(luo_session_t *session, uint64_t token,
+				const char **label);
+
+/**
+ * luo_session_retrieve_fd_by_label() - retrieve a file by its label
+ * @session: an incoming session.
+ * @label: the label given to luo_session_preserve_fd_labeled() in the
+ *         previous boot.
+ * @token: where to store the file's token, or NULL.
+ * @fd: where to store the new descriptor.
+ *
+ * Looks @label up in the session's record and retrieves the file as
+ * luo_session_retrieve_fd() does.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session, @label or @fd is NULL, the session is not
+ *           incoming, or @label is empty or too long.
+ *  -ENOENT: the record has no such label (or the session has no record).
+ *  -ECHILD: @session is used in a child process after fork().
+ *  -ENOMEM: out of memory.
+ *  other: the errors of luo_session_retrieve_fd().
+ *
+ * Thread-safety: safe.
+ */
+int luo_session_retrieve_fd_by_label(luo_session_t *session,
+				     const char *label, uint64_t *token,
+				     int *fd);
+
+/**
+ * luo_ctx_foreach_incoming_session() - list the sessions of the previous
+ * boot
+ * @ctx: a context that holds the device.
+ * @fn: called with each session name and @userdata; it returns 0 to go
+ *      on, anything else to stop.
+ * @userdata: passed to @fn.
+ *
+ * Lists the sessions that libluo contexts created in the previous boot
+ * and did not close before the live update, from their index sessions
+ * (up to 64 contexts, in order of their index slot).  The names are those
+ * recorded; whether each session can still be retrieved is the kernel's
+ * to say (a session handed to another process that closed it is listed
+ * but gives -ENOENT).  Sessions libluo did not create are not listed.
+ *
+ * The kernel hands an incoming session out once per boot: the first
+ * context that calls this function retrieves the index, keeps its
+ * sessions until the context is freed (then they are finished) and keeps
+ * the list, so further calls in that context list the same names without
+ * asking the kernel.  Another context that calls it while the first one
+ * lives gets -EBUSY; after the first one is freed, the index is gone for
+ * this boot and the list is empty.
+ *
+ * @fn runs on a copy of the list without libluo's locks and may call
+ * libluo, for instance luo_session_retrieve() with the name.
+ *
+ * Return: 0, the first non-zero value returned by @fn, or a negative errno
+ * value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx or @fn is NULL.
+ *  -ENODEV: the context does not hold the device.
+ *  -EOPNOTSUPP: the context speaks the RFC ABI.
+ *  -EBUSY: another context of this boot holds the index.
+ *  -EBADMSG: an index record is damaged (nothing is listed).
+ *  -EPROTONOSUPPORT: an index was written by a newer libluo in a format
+ *                    this one cannot read.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -ENOMEM: out of memory.
+ *  other: the kernel's errors for RETRIEVE_SESSION and RETRIEVE_FD.
+ *
+ * Thread-safety: safe.
+ */
+int luo_ctx_foreach_incoming_session(luo_ctx_t *ctx,
+				     int (*fn)(const char *name,
+					       void *userdata),
+				     void *userdata);
+
+/**
+ * luo_session_from_fdstore() - take a session that the service manager
+ * passed to this process
+ * @ctx: the context the new handle belongs to; usually one without the
+ *       device (the service manager owns it).
+ * @name: the descriptor's name in the file descriptor store: the name
+ *        given to LUOSession= in the unit, or the FDNAME= the service
+ *        stored it under (luo_session_fdstore_push()).
+ * @ret: where to store the new session handle.
+ *
+ * Finds the descriptor named @name among those passed with the
+ * LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES protocol (sd_listen_fds(3);
+ * the environment is read, not changed), checks that it is a session of
+ * this context's kernel and adopts it as luo_session_adopt_fd() does: the
+ * handle owns that descriptor.  Before the live update the session is
+ * outgoing and can be filled; after it, it is incoming and its record is
+ * read, so its tokens and labels are known before any retrieve.
+ *
+ * The service manager keeps its own reference, so closing the handle
+ * never loses data and needs no LUO_SESSION_CLOSE_FORCE.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @ctx, @name or @ret is NULL, or @name is not a valid
+ *           descriptor name (1 to 255 printable ASCII characters, no ':').
+ *  -ENXIO: no descriptors were passed to this process (LISTEN_PID is not
+ *          this process, or LISTEN_FDS or LISTEN_FDNAMES is missing or
+ *          malformed).
+ *  -ENOENT: no passed descriptor has that name.
+ *  -EMEDIUMTYPE: the descriptor of that name is not a LUO session.
+ *  -EBADF: the descriptor of that name is no longer open (its handle was
+ *          closed).
+ *  -EBUSY: a handle of this context already owns that descriptor.
+ *  -EOPNOTSUPP: the context speaks the RFC ABI.
+ *  -EBADMSG: the session's record is damaged.
+ *  -EPROTONOSUPPORT: the record was written by a newer libluo in a format
+ *                    this one cannot read.
+ *  -ECHILD: @ctx is used in a child process after fork().
+ *  -ENOMEM: out of memory.
+ *
+ * Thread-safety: safe.
+ *
+ * See also: sd_listen_fds(3), systemd.service(5)
+ */
+int luo_session_from_fdstore(luo_ctx_t *ctx, const char *name,
+			     luo_session_t **ret);
+
+/**
+ * luo_session_fdstore_push() - give a session to the service manager's
+ * file descriptor store
+ * @session: the session.
+ * @name: the name to store it under (FDNAME=): 1 to 255 printable ASCII
+ *        characters, no ':'.
+ *
+ * Sends "FDSTORE=1" and "FDNAME=@name" with the session's descriptor to
+ * the socket named by $NOTIFY_SOCKET (a path, or an abstract name
+ * starting with '@'), as sd_pid_notify_with_fds(3) does.  The service
+ * manager then keeps the session across restarts of the service and, with
+ * FileDescriptorStorePreserve=yes, across a live update; the service gets
+ * it back with luo_session_from_fdstore().  The unit needs
+ * FileDescriptorStoreMax= and a NotifyAccess= that lets this process
+ * notify.  As after luo_session_send(), the handle may then be closed
+ * without LUO_SESSION_CLOSE_FORCE.  The environment is read, not changed.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @session or @name is NULL, or @name is not a valid
+ *           descriptor name.
+ *  -ENXIO: $NOTIFY_SOCKET is not set.
+ *  -EAFNOSUPPORT: $NOTIFY_SOCKET is not a UNIX socket address (vsock is
+ *                 not supported).
+ *  -ECHILD: @session is used in a child process after fork().
+ *  other: the errors of socket() and sendmsg() (for instance
+ *         -ECONNREFUSED or -ENOENT when nobody listens there).
+ *
+ * Thread-safety: safe.
+ *
+ * See also: sd_notify(3)
+ */
+int luo_session_fdstore_push(luo_session_t *session, const char *name);
+
+/**
  * DOC: Cleanup helpers
  *
  * For the cleanup attribute of gcc and clang (systemd's _cleanup_ style):
