@@ -1559,8 +1559,8 @@ int luo_session_retrieve_fd_by_label(luo_session_t *session,
  * and did not close before the live update, from their index sessions
  * (up to 64 contexts, in order of their index slot).  The names are those
  * recorded; whether each session can still be retrieved is the kernel's
- * to say (a session handed to another process that closed it is listed
- * but gives -ENOENT).  Sessions libluo did not create are not listed.
+ * to say (a session handed to another process that closed it is listed,
+ * and luo_session_retrieve() then fails with ENOENT).  Sessions libluo did not create are not listed.
  *
  * The kernel hands an incoming session out once per boot: the first
  * context that calls this function retrieves the index, keeps its
@@ -1611,7 +1611,9 @@ int luo_ctx_foreach_incoming_session(luo_ctx_t *ctx,
  * this context's kernel and adopts it as luo_session_adopt_fd() does: the
  * handle owns that descriptor.  Before the live update the session is
  * outgoing and can be filled; after it, it is incoming and its record is
- * read, so its tokens and labels are known before any retrieve.
+ * read, so its tokens and labels are known before any retrieve (a record
+ * that cannot be read is logged at LOG_ERR, and the session then behaves
+ * as one without a record).
  *
  * The service manager keeps its own reference, so closing the handle
  * never loses data and needs no LUO_SESSION_CLOSE_FORCE.
@@ -1630,11 +1632,10 @@ int luo_ctx_foreach_incoming_session(luo_ctx_t *ctx,
  *          closed).
  *  -EBUSY: a handle of this context already owns that descriptor.
  *  -EOPNOTSUPP: the context speaks the RFC ABI.
- *  -EBADMSG: the session's record is damaged.
- *  -EPROTONOSUPPORT: the record was written by a newer libluo in a format
- *                    this one cannot read.
  *  -ECHILD: @ctx is used in a child process after fork().
  *  -ENOMEM: out of memory.
+ *  other: the kernel's errors for SESSION_RETRIEVE_FD while reading the
+ *         record (the descriptor then stays as it was).
  *
  * Thread-safety: safe.
  *
@@ -1668,9 +1669,10 @@ int luo_session_from_fdstore(luo_ctx_t *ctx, const char *name,
  *  -ENXIO: $NOTIFY_SOCKET is not set.
  *  -EAFNOSUPPORT: $NOTIFY_SOCKET is not a UNIX socket address (vsock is
  *                 not supported).
+ *  -ECONNREFUSED: nobody listens on the socket any more.
+ *  -ENOENT: the socket's path does not exist.
  *  -ECHILD: @session is used in a child process after fork().
- *  other: the errors of socket() and sendmsg() (for instance
- *         -ECONNREFUSED or -ENOENT when nobody listens there).
+ *  other: the errors of socket() and sendmsg().
  *
  * Thread-safety: safe.
  *

@@ -94,10 +94,13 @@ static void ctx_free(luo_ctx_t *ctx)
 	/* the original API's sessions first: they use the backend */
 	if (ctx->compat_free)
 		ctx->compat_free(ctx);
+	if (ctx->index_free)
+		ctx->index_free(ctx);
 	luoi_ctx_close_fd(ctx, atomic_load(&ctx->dev_fd));
 	/* a received session nobody took: it dies with the context */
 	luoi_ctx_close_fd(ctx, ctx->stashed_fd);
 	luoi_hmap_fini(&ctx->lent_fds);
+	luoi_hmap_fini(&ctx->fdstore_fds);
 	luoi_objcache_fini(&ctx->session_cache);
 	if (ctx->backend)
 		ctx->backend->ops->unref(ctx->backend);
@@ -129,6 +132,8 @@ static luo_ctx_t *ctx_alloc(const luo_ctx_opts_t *opts)
 			 opts->log_priority);
 	luoi_objcache_init(&ctx->session_cache, LUOI_SESSION_CACHE_MAX);
 	luoi_hmap_init(&ctx->lent_fds);
+	luoi_hmap_init(&ctx->fdstore_fds);
+	atomic_init(&ctx->index, NULL);
 	ctx->stashed_fd = -1;
 	atomic_init(&ctx->refcount, 1);
 	atomic_init(&ctx->compat, NULL);

@@ -33,6 +33,7 @@
 #include "objcache.h"
 
 struct luoi_compat;
+struct luoi_index;
 
 struct luo_ctx_opts {
 	char *device;
@@ -69,6 +70,15 @@ struct luo_ctx {
 	int stashed_fd;
 	enum luo_session_direction stashed_dir;
 	char stashed_name[64];
+	/* under ctx->lock (fdstore.c): the LISTEN_FDS descriptors taken by
+	 * luo_session_from_fdstore(), LUOI_FDSTORE_OWNED or _CLOSED */
+	struct luoi_hmap fdstore_fds;
+
+	/* the sessions this context created, and the previous boot's
+	 * (session-index.c, with its own lock), made on first use; the
+	 * context knows it only as an object with a destructor */
+	_Atomic(struct luoi_index *) index;
+	void (*index_free)(luo_ctx_t *ctx);
 
 	/* The original API's state (lib/compat/), made on first use; the
 	 * context knows it only as an object with a destructor. */
@@ -87,6 +97,9 @@ static inline int luoi_ctx_check(const luo_ctx_t *ctx)
 		return -ECHILD;
 	return 0;
 }
+
+#define LUOI_FDSTORE_OWNED 1
+#define LUOI_FDSTORE_CLOSED 2
 
 /* Freed session handles a context keeps for reuse: about 300 bytes each,
  * so at most about 1.2 MiB, and only after that many were in use. */

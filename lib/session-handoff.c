@@ -49,17 +49,15 @@ struct msg_v2 {
  * (EEXIST, ENOSPC, EBADF, ...) comes from a check only an outgoing session
  * reaches.
  */
-static enum luo_session_direction probe_direction(struct luo_backend *b,
-						  int fd)
+enum luo_session_direction luoi_session_probe_direction(struct luo_backend *b,
+							int fd)
 {
 	return luoi_req_preserve_fd(b, fd, -1, 0) == -EINVAL ?
 		       LUO_SESSION_INCOMING :
 		       LUO_SESSION_OUTGOING;
 }
 
-/* Is @fd a session of @ctx's kernel?  0 and its name, or -EINVAL (it is
- * not), -EBADF, or a transient error. */
-static int identify(luo_ctx_t *ctx, int fd, char name[LUO_K_NAME_LEN])
+int luoi_session_identify(luo_ctx_t *ctx, int fd, char name[LUO_K_NAME_LEN])
 {
 	struct luo_backend *b = ctx->backend;
 	int r;
@@ -103,6 +101,16 @@ static luo_session_t *adopt_into(luo_ctx_t *ctx, struct luo_session *s, int fd,
 	memset(s->name + len, 0, sizeof(s->name) - len);
 	s->dir = dir;
 	s->adopted = true;
+	/* what the previous boot recorded; a record that cannot be read
+	 * leaves the old behaviour (tokens known once retrieved) */
+	if (dir == LUO_SESSION_INCOMING) {
+		int r = luoi_session_load_record(s);
+
+		if (r < 0)
+			luoi_err(ctx, "session \"%s\": its record is unusable "
+				      "(%s): its tokens are known only once "
+				      "retrieved", s->name, strerror(-r));
+	}
 	luoi_ctx_ref(ctx);
 	return s;
 }
@@ -120,7 +128,7 @@ LUOI_EXPORT int luo_session_adopt_fd(luo_ctx_t *ctx, int fd,
 		return -EINVAL;
 	if (fd_lent(ctx, fd))
 		return -EBUSY; /* a handle owns it: dup it first */
-	r = identify(ctx, fd, name);
+	r = luoi_session_identify(ctx, fd, name);
 	if (r < 0)
 		return r;
 	/* allocated before the probe, so no failure can follow it */
@@ -128,7 +136,7 @@ LUOI_EXPORT int luo_session_adopt_fd(luo_ctx_t *ctx, int fd,
 	if (!s)
 		return -ENOMEM; /* @fd stays the caller's */
 	*ret = adopt_into(ctx, s, fd, name,
-			  probe_direction(ctx->backend, fd));
+			  luoi_session_probe_direction(ctx->backend, fd));
 	return 0;
 }
 
@@ -377,7 +385,7 @@ LUOI_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
 		}
 	}
 
-	r = identify(ctx, fd, name);
+	r = luoi_session_identify(ctx, fd, name);
 	if (r == -EINVAL || r == -EBADF) {
 		luoi_close_keep_errno(fd); /* not ours to keep */
 		luoi_session_free(s);
@@ -391,7 +399,7 @@ LUOI_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
 		return r;
 	}
 	if (!dir)
-		dir = probe_direction(ctx->backend, fd);
+		dir = luoi_session_probe_direction(ctx->backend, fd);
 	*ret = adopt_into(ctx, s, fd, name, dir);
 	return 0;
 }

@@ -36,14 +36,24 @@ struct luo_session *luoi_session_new(luo_ctx_t *ctx, int fd, const char *name,
 	s->sent = false;
 	s->adopted = false;
 	s->lent = false;
+	s->indexed = false;
+	s->fdstore = false;
 	luoi_token_table_init_buffer(&s->tokens, s->inline_slots,
 				     LUOI_SESSION_INLINE_SLOTS);
+	luoi_label_table_init(&s->labels);
+	s->record = NULL;
 	return s;
 }
 
 /* Tear down what luoi_session_new() set up; the memory stays. */
 static void session_fini(struct luo_session *s)
 {
+	if (s->record) {
+		luoi_record_writer_fini(s->record);
+		free(s->record);
+		s->record = NULL;
+	}
+	luoi_label_table_fini(&s->labels);
 	luoi_token_table_fini(&s->tokens);
 	pthread_mutex_destroy(&s->lock);
 }
@@ -52,9 +62,20 @@ void luoi_session_free(struct luo_session *s)
 {
 	if (!s)
 		return;
-	if (s->lent) {
+	if (s->lent || s->fdstore) {
 		LUOI_LOCK_GUARD(&s->ctx->lock);
-		luoi_hmap_remove(&s->ctx->lent_fds, (uint64_t)s->fd, NULL);
+		if (s->lent)
+			luoi_hmap_remove(&s->ctx->lent_fds, (uint64_t)s->fd,
+					 NULL);
+		/* the fd store's descriptor is closed: say so to a later
+		 * luo_session_from_fdstore() of the same name */
+		if (s->fdstore) {
+			uint64_t *state = luoi_hmap_find(&s->ctx->fdstore_fds,
+							 (uint64_t)s->fd);
+
+			if (state)
+				*state = LUOI_FDSTORE_CLOSED;
+		}
 	}
 	luoi_ctx_close_fd(s->ctx, s->fd);
 	session_fini(s);
@@ -121,6 +142,29 @@ static bool name_reserved(const char *name, size_t len)
 		      sizeof(LUO_RESERVED_PREFIX) - 1) == 0;
 }
 
+/* Create a session and record its name in the context's index. */
+static int create_indexed(luo_ctx_t *ctx, const char *name, size_t len,
+			  struct luo_session **ret)
+{
+	struct luoi_record_res res;
+	int r;
+
+	/* the device first: a context without it fails as before */
+	if (atomic_load(&ctx->dev_fd) < 0)
+		return -ENODEV;
+	r = luoi_index_reserve(ctx, len, &res);
+	if (r < 0)
+		return r;
+	r = luoi_session_open(ctx, name, LUO_SESSION_OUTGOING, ret);
+	if (r < 0) {
+		luoi_index_abort(ctx, &res);
+		return r;
+	}
+	luoi_index_commit(ctx, &res, LUOI_RECORD_NAME, name, len);
+	(*ret)->indexed = true;
+	return 0;
+}
+
 static int open_public(luo_ctx_t *ctx, const char *name,
 		       enum luo_session_direction dir, luo_session_t **ret)
 {
@@ -138,11 +182,22 @@ static int open_public(luo_ctx_t *ctx, const char *name,
 	 * the original API unable to finish the update */
 	if (name_reserved(name, (size_t)len))
 		return -EINVAL;
-	r = luoi_session_open(ctx, name, dir, &s);
+	if (dir == LUO_SESSION_OUTGOING)
+		r = create_indexed(ctx, name, (size_t)len, &s);
+	else
+		r = luoi_session_open(ctx, name, dir, &s);
 	if (r < 0) {
 		luoi_dbg(ctx, "%s session \"%s\": %s", what, name,
 			 strerror(-r));
 		return r;
+	}
+	if (dir == LUO_SESSION_INCOMING) {
+		r = luoi_session_load_record(s);
+		/* the session is ours now: dropping it would finish it */
+		if (r < 0)
+			luoi_err(ctx, "session \"%s\": its record is unusable "
+				      "(%s): its tokens are known only once "
+				      "retrieved", name, strerror(-r));
 	}
 	luoi_ctx_ref(ctx);
 	luoi_dbg(ctx, "%s session \"%s\": fd %d", what, name, s->fd);
@@ -162,39 +217,132 @@ LUOI_EXPORT int luo_session_retrieve(luo_ctx_t *ctx, const char *name,
 	return open_public(ctx, name, LUO_SESSION_INCOMING, ret);
 }
 
-LUOI_EXPORT int luo_session_preserve_fd(luo_session_t *session, int fd,
-					uint64_t token)
+/* Check a label: its length, or -EINVAL. */
+static int label_check(const char *label)
 {
-	int r = luoi_session_check(session);
+	size_t len = strnlen(label, LUO_LABEL_MAX + 1);
+
+	return len == 0 || len > LUO_LABEL_MAX ? -EINVAL : (int)len;
+}
+
+/*
+ * Reserve everything a preserve needs under the session's lock: the
+ * token, the label, room in the record.  The record's room may need a new
+ * segment, made with the lock dropped (luoi_record_reserve()); the token
+ * and the label are pending by then, so a concurrent preserve of either
+ * fails -EEXIST as it should.
+ */
+static int preserve_reserve(struct luo_session *s, uint64_t token,
+			    const char *label, size_t label_len,
+			    uint32_t *label_id, struct luoi_record_res *res)
+{
+	int r;
+
+	r = luoi_token_table_reserve(&s->tokens, token);
+	if (r < 0)
+		return r;
+	*label_id = 0;
+	if (label) {
+		r = luoi_label_add(&s->labels, label, label_len, token, true,
+				   true);
+		if (r < 0)
+			goto fail_token;
+		*label_id = (uint32_t)r;
+	}
+	if (!s->record) {
+		s->record = malloc(sizeof(*s->record));
+		if (!s->record) {
+			r = -ENOMEM;
+			goto fail_label;
+		}
+		luoi_record_writer_init(s->record, LUOI_RECORD_SESSION,
+					s->ctx->backend, s->fd);
+	}
+	r = luoi_record_reserve(s->record, &s->lock,
+				luoi_record_entry_size(LUOI_RECORD_TOKEN,
+						       label_len),
+				res);
+	if (r == 0)
+		return 0;
+fail_label:
+	if (*label_id)
+		luoi_label_abort(&s->labels, *label_id);
+fail_token:
+	luoi_token_table_abort(&s->tokens, token);
+	return r;
+}
+
+static int preserve(struct luo_session *s, int fd, uint64_t token,
+		    const char *label)
+{
+	struct luoi_record_seg *retired;
+	struct luoi_record_res res;
+	uint32_t label_id;
+	size_t label_len = 0;
+	int r = luoi_session_check(s);
 
 	if (r < 0)
 		return r;
-	if (session->dir != LUO_SESSION_OUTGOING || fd < 0)
+	if (s->dir != LUO_SESSION_OUTGOING || fd < 0 ||
+	    token >= LUO_TOKEN_RESERVED_MIN)
 		return -EINVAL;
-	{
-		LUOI_LOCK_GUARD(&session->lock);
-
-		/* reserve: a concurrent preserve of the token fails here */
-		r = luoi_token_table_reserve(&session->tokens, token);
+	if (label) {
+		r = label_check(label);
 		if (r < 0)
 			return r;
+		label_len = (size_t)r;
 	}
-	r = luoi_req_preserve_fd(session->ctx->backend, session->fd, fd,
-				 token);
-	{
-		LUOI_LOCK_GUARD(&session->lock);
+	luoi_mutex_lock(&s->lock);
+	r = preserve_reserve(s, token, label, label_len, &label_id, &res);
+	luoi_mutex_unlock(&s->lock);
+	if (r < 0) {
+		luoi_dbg(s->ctx, "session \"%s\": preserve fd %d as %#" PRIx64
+			 ": %s", s->name, fd, token, strerror(-r));
+		return r;
+	}
+	r = luoi_req_preserve_fd(s->ctx->backend, s->fd, fd, token);
+	luoi_mutex_lock(&s->lock);
+	if (r == 0) {
+		struct luoi_record_entry e = {
+			.type = LUOI_RECORD_TOKEN,
+			.token = token,
+			.text = label,
+			.text_len = label_len,
+		};
 
-		if (r == 0)
-			luoi_token_table_commit(&session->tokens, token,
-						LUO_TOKEN_PRESERVED);
-		else
-			luoi_token_table_abort(&session->tokens, token);
+		luoi_record_commit(s->record, &res, &e);
+		luoi_token_table_commit(&s->tokens, token,
+					LUOI_TOKEN_VALUE(LUO_TOKEN_PRESERVED,
+							 label_id));
+		if (label_id)
+			luoi_label_commit(&s->labels, label_id);
+	} else {
+		luoi_record_abort(s->record, &res);
+		if (label_id)
+			luoi_label_abort(&s->labels, label_id);
+		luoi_token_table_abort(&s->tokens, token);
 	}
+	retired = luoi_record_take_retired(s->record);
+	luoi_mutex_unlock(&s->lock);
+	luoi_record_retire(retired);
 	if (r < 0)
-		luoi_dbg(session->ctx,
+		luoi_dbg(s->ctx,
 			 "session \"%s\": preserve fd %d as %#" PRIx64 ": %s",
-			 session->name, fd, token, strerror(-r));
+			 s->name, fd, token, strerror(-r));
 	return r;
+}
+
+LUOI_EXPORT int luo_session_preserve_fd(luo_session_t *session, int fd,
+					uint64_t token)
+{
+	return preserve(session, fd, token, NULL);
+}
+
+LUOI_EXPORT int luo_session_preserve_fd_labeled(luo_session_t *session, int fd,
+						uint64_t token,
+						const char *label)
+{
+	return preserve(session, fd, token, label);
 }
 
 LUOI_EXPORT int luo_session_retrieve_fd(luo_session_t *session, uint64_t token,
@@ -204,7 +352,8 @@ LUOI_EXPORT int luo_session_retrieve_fd(luo_session_t *session, uint64_t token,
 
 	if (r < 0)
 		return r;
-	if (!fd || session->dir != LUO_SESSION_INCOMING)
+	if (!fd || session->dir != LUO_SESSION_INCOMING ||
+	    token >= LUO_TOKEN_RESERVED_MIN)
 		return -EINVAL;
 	r = luoi_req_retrieve_fd(session->ctx->backend, session->fd, token,
 				 &newfd);
@@ -226,6 +375,100 @@ LUOI_EXPORT int luo_session_retrieve_fd(luo_session_t *session, uint64_t token,
 	}
 	*fd = newfd;
 	return 0;
+}
+
+LUOI_EXPORT int luo_session_retrieve_fd_by_label(luo_session_t *session,
+						 const char *label,
+						 uint64_t *token, int *fd)
+{
+	uint64_t found;
+	int len, r = luoi_session_check(session);
+
+	if (r < 0)
+		return r;
+	if (!label || !fd || session->dir != LUO_SESSION_INCOMING)
+		return -EINVAL;
+	len = label_check(label);
+	if (len < 0)
+		return len;
+	{
+		LUOI_LOCK_GUARD(&session->lock);
+
+		r = luoi_label_find(&session->labels, label, (size_t)len,
+				    &found);
+	}
+	if (r < 0)
+		return r;
+	r = luo_session_retrieve_fd(session, found, fd);
+	if (r == 0 && token)
+		*token = found;
+	return r;
+}
+
+LUOI_EXPORT int luo_session_token_get_label(luo_session_t *session,
+					    uint64_t token, const char **label)
+{
+	const char *text;
+	int64_t id;
+	int r = luoi_session_check(session);
+
+	if (r < 0)
+		return r;
+	if (!label)
+		return -EINVAL;
+	LUOI_LOCK_GUARD(&session->lock);
+	id = luoi_token_table_label(&session->tokens, token);
+	if (id <= 0)
+		return -ENOENT;
+	text = luoi_label_text(&session->labels, (uint32_t)id);
+	if (!text)
+		return -ENOENT;
+	*label = text;
+	return 0;
+}
+
+/* One entry of the record read after the live update. */
+static int load_entry(const struct luoi_record_entry *e, void *data)
+{
+	struct luo_session *s = data;
+	uint32_t label_id = 0;
+	int r;
+
+	if (e->type != LUOI_RECORD_TOKEN || e->token >= LUO_TOKEN_RESERVED_MIN)
+		return 0; /* not ours to list */
+	if (luoi_hmap_find(&s->tokens.map, e->token))
+		return 0; /* recorded twice: the first entry counts */
+	if (e->text_len) {
+		/* a label recorded twice (two writers) is kept for its
+		 * token, and the first one is what a lookup finds */
+		uint64_t other;
+		bool first = luoi_label_find(&s->labels, e->text, e->text_len,
+					     &other) < 0;
+
+		r = luoi_label_add(&s->labels, e->text, e->text_len, e->token,
+				   false, first);
+		if (r < 0)
+			return r;
+		label_id = (uint32_t)r;
+	}
+	return luoi_token_table_add(&s->tokens, e->token,
+				    LUOI_TOKEN_VALUE(LUO_TOKEN_INCOMING,
+						     label_id));
+}
+
+int luoi_session_load_record(struct luo_session *s)
+{
+	int r = luoi_record_load(s->ctx->backend, s->fd, LUOI_RECORD_SESSION,
+				 load_entry, s);
+
+	if (r < 0) {
+		/* all or nothing: a partial list would mislead */
+		luoi_token_table_fini(&s->tokens);
+		luoi_token_table_init_buffer(&s->tokens, s->inline_slots,
+					     LUOI_SESSION_INLINE_SLOTS);
+		luoi_label_table_fini(&s->labels);
+	}
+	return r;
 }
 
 LUOI_EXPORT int luo_session_finish(luo_session_t *session)
@@ -319,6 +562,13 @@ static bool close_may_lose(struct luo_session *s)
 	return !s->finished;
 }
 
+/* An indexed session whose only holder is this handle. */
+static bool closing_ends_session(struct luo_session *s)
+{
+	LUOI_LOCK_GUARD(&s->lock);
+	return s->indexed && !s->sent;
+}
+
 LUOI_EXPORT int luo_session_close(luo_session_t *session, unsigned int flags)
 {
 	luo_ctx_t *ctx;
@@ -353,7 +603,22 @@ LUOI_EXPORT int luo_session_close(luo_session_t *session, unsigned int flags)
 	}
 	/* no other thread may use the handle any more (see the header):
 	 * nothing to detach, close outside any lock */
-	luoi_session_free(session);
+	if (closing_ends_session(session)) {
+		struct luoi_record_res res;
+		char name[LUO_K_NAME_LEN];
+		size_t len = strlen(session->name);
+
+		/* closed first, then said: a live update in between lists a
+		 * session that is gone, never hides one that is there */
+		memcpy(name, session->name, sizeof(name));
+		r = luoi_index_reserve(ctx, len, &res);
+		luoi_session_free(session);
+		if (r == 0)
+			luoi_index_commit(ctx, &res, LUOI_RECORD_NAME_GONE,
+					  name, len);
+	} else {
+		luoi_session_free(session);
+	}
 	luo_ctx_unref(ctx);
 	return 0;
 }

@@ -13,7 +13,9 @@
 #include <stdbool.h>
 
 #include "ctx.h"
+#include "label-table.h"
 #include "luo-abi.h"
+#include "record.h"
 #include "token-table.h"
 
 /* 8 slots and the pad: a session's first 7 tokens need no allocation */
@@ -31,7 +33,13 @@ struct luo_session {
 	bool sent;     /* luo_session_send() succeeded */
 	bool adopted;  /* may hold files libluo does not know of */
 	bool lent;     /* luo_session_get_fd() lent the fd (ctx->lent_fds) */
+	bool indexed;  /* in the context's index: closing it says so there */
+	bool fdstore;  /* its fd came from LISTEN_FDS (ctx->fdstore_fds) */
 	struct luoi_token_table tokens;
+	struct luoi_label_table labels;
+	/* outgoing: what this handle wrote into the session's record; made
+	 * on the first preserve */
+	struct luoi_record_writer *record;
 	/* the first tokens' table lives here: no allocation until a session
 	 * holds more than 7 files */
 	struct luoi_hmap_slot inline_slots[LUOI_SESSION_INLINE_SLOTS];
@@ -51,6 +59,29 @@ void luoi_session_free(struct luo_session *s);
  * context's device into a new handle holding no context reference. */
 int luoi_session_open(luo_ctx_t *ctx, const char *name,
 		      enum luo_session_direction dir, struct luo_session **ret);
+
+/* Read the record of the incoming session @s (a new handle no other
+ * thread knows yet) into its token and label tables.  The number of
+ * record segments (0: none), or a negative errno with the tables empty. */
+int luoi_session_load_record(struct luo_session *s);
+
+/* Outgoing or incoming, probed without side effects (session-handoff.c). */
+enum luo_session_direction luoi_session_probe_direction(struct luo_backend *b,
+							int fd);
+
+/* Is @fd a session of @ctx's kernel?  0 and its name, or -EINVAL (it is
+ * not), -EBADF, or a transient error (session-handoff.c). */
+int luoi_session_identify(luo_ctx_t *ctx, int fd, char name[LUO_K_NAME_LEN]);
+
+/* The context's index of the sessions it creates (session-index.c). */
+/* Before luo_session_create() asks the kernel: make the index if needed
+ * and reserve room for a @name entry.  0 or a negative errno. */
+int luoi_index_reserve(luo_ctx_t *ctx, size_t name_len,
+		       struct luoi_record_res *res);
+/* After: the kernel created the session (record it) or refused. */
+void luoi_index_commit(luo_ctx_t *ctx, struct luoi_record_res *res,
+		       unsigned int type, const char *name, size_t name_len);
+void luoi_index_abort(luo_ctx_t *ctx, struct luoi_record_res *res);
 
 /* A handle usable by this process: 0, -EINVAL (NULL) or -ECHILD. */
 static inline int luoi_session_check(const struct luo_session *s)

@@ -51,7 +51,8 @@ int luoi_token_table_set(struct luoi_token_table *t, uint64_t token,
 	if (v) {
 		if (state_of(*v) == LUOI_TOKEN_PENDING)
 			t->pending--;
-		*v = pack(state);
+		/* a pending slot holds no label: 0xff in the state byte */
+		*v = (*v & ~(uint64_t)0xff) | pack(state);
 		return 0;
 	}
 	return luoi_hmap_insert(&t->map, token, pack(state));

@@ -52,6 +52,9 @@ static inline size_t luoi_token_table_count(const struct luoi_token_table *t)
 /* A slot's value: the state in the low byte; the upper bits are free for
  * more per-token facts without growing the slot. */
 #define LUOI_TOKEN_STATE(value) ((unsigned int)((value) & 0xff))
+/* ...and the token's label id (label-table.h) above it; 0: no label. */
+#define LUOI_TOKEN_LABEL(value) ((uint32_t)((value) >> 8))
+#define LUOI_TOKEN_VALUE(state, label) ((uint64_t)(state) | (uint64_t)(label) << 8)
 
 /* Like lookup, but a pending token is found too (as LUOI_TOKEN_PENDING). */
 static inline int luoi_token_table_peek(const struct luoi_token_table *t,
@@ -91,15 +94,15 @@ static inline int luoi_token_table_reserve(struct luoi_token_table *t,
 	return r;
 }
 
-/* End a reservation: the kernel accepted (state)... */
+/* End a reservation: the kernel accepted (@value: LUOI_TOKEN_VALUE(),
+ * or just a state)... */
 static inline void luoi_token_table_commit(struct luoi_token_table *t,
-					   uint64_t token,
-					   enum luo_token_state state)
+					   uint64_t token, uint64_t value)
 {
 	uint64_t *v = luoi_hmap_find(&t->map, token);
 
 	if (v && LUOI_TOKEN_STATE(*v) == LUOI_TOKEN_PENDING) {
-		*v = (uint64_t)state;
+		*v = value;
 		t->pending--;
 	}
 }
@@ -107,9 +110,28 @@ static inline void luoi_token_table_commit(struct luoi_token_table *t,
 /* ...or refused. */
 void luoi_token_table_abort(struct luoi_token_table *t, uint64_t token);
 
-/* Insert or update @token to @state: 0 or -ENOMEM (table unchanged). */
+/* Insert or update @token to @state (a label stays): 0 or -ENOMEM (table
+ * unchanged). */
 int luoi_token_table_set(struct luoi_token_table *t, uint64_t token,
 			 enum luo_token_state state);
+
+/* Insert @token with @value (LUOI_TOKEN_VALUE()): 0, -EEXIST or -ENOMEM. */
+static inline int luoi_token_table_add(struct luoi_token_table *t,
+				       uint64_t token, uint64_t value)
+{
+	return luoi_hmap_insert(&t->map, token, value);
+}
+
+/* The label id of a visible token: 0 (none), or -ENOENT. */
+static inline int64_t luoi_token_table_label(const struct luoi_token_table *t,
+					     uint64_t token)
+{
+	const uint64_t *v = luoi_hmap_find(&t->map, token);
+
+	if (!v || LUOI_TOKEN_STATE(*v) == LUOI_TOKEN_PENDING)
+		return -ENOENT;
+	return LUOI_TOKEN_LABEL(*v);
+}
 
 /* Room for @extra more tokens: 0 or -ENOMEM. */
 int luoi_token_table_make_room(struct luoi_token_table *t, size_t extra);

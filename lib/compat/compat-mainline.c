@@ -31,11 +31,15 @@
 #include "log.h"
 #include "macro.h"
 #include "manifest.h"
+#include "record.h"
 #include "session.h"
 
 #define TOKEN_SESSION_PREFIX LUO_RESERVED_PREFIX "tok."
 #define MANIFEST_SESSION LUO_RESERVED_PREFIX "manifest"
-#define MANIFEST_TOKEN 0
+/* where libluo >= 1.1 preserves the manifest (a record, doc/record.md),
+ * and where libluo 1.0 preserved its own format (doc/manifest.md) */
+#define MANIFEST_TOKEN LUO_TOKEN_RESERVED_MIN
+#define MANIFEST_TOKEN_LEGACY 0
 
 static void token_session_name(uint64_t token, char name[LUO_K_NAME_LEN])
 {
@@ -85,18 +89,68 @@ static struct luo_session *take_session(struct luoi_compat *c, uint64_t token)
 
 /* ---- the probe: did the previous kernel hand us a manifest? ------------ */
 
-static int load_manifest(luo_ctx_t *ctx, struct luoi_compat *c)
+struct token_vec {
+	uint64_t *tokens;
+	size_t n, cap;
+};
+
+static int collect_token(const struct luoi_record_entry *e, void *data)
 {
-	_cleanup_free_ uint64_t *tokens = NULL;
-	size_t n = 0, i;
+	struct token_vec *v = data;
+
+	if (e->type != LUOI_RECORD_TOKEN)
+		return 0;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		uint64_t *grown = realloc(v->tokens, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		v->tokens = grown;
+		v->cap = cap;
+	}
+	v->tokens[v->n++] = e->token;
+	return 0;
+}
+
+/* The manifest's tokens: from a record, or from a libluo 1.0 manifest. */
+static int read_manifest(luo_ctx_t *ctx, struct luoi_compat *c,
+			 uint64_t **tokens, size_t *n)
+{
+	struct token_vec v = { 0 };
 	int mfd, r;
 
 	r = luoi_req_retrieve_fd(ctx->backend, c->manifest_in->fd,
 				 MANIFEST_TOKEN, &mfd);
+	if (r == -ENOENT) {
+		r = luoi_req_retrieve_fd(ctx->backend, c->manifest_in->fd,
+					 MANIFEST_TOKEN_LEGACY, &mfd);
+		if (r < 0)
+			return r;
+		r = luoi_manifest_read_fd(mfd, tokens, n);
+		luoi_close_keep_errno(mfd);
+		return r;
+	}
 	if (r < 0)
 		return r;
-	r = luoi_manifest_read_fd(mfd, &tokens, &n);
+	r = luoi_record_read_fd(mfd, LUOI_RECORD_MANIFEST, collect_token, &v);
 	luoi_close_keep_errno(mfd);
+	if (r < 0) {
+		free(v.tokens);
+		return r;
+	}
+	*tokens = v.tokens;
+	*n = v.n;
+	return 0;
+}
+
+static int load_manifest(luo_ctx_t *ctx, struct luoi_compat *c)
+{
+	_cleanup_free_ uint64_t *tokens = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = read_manifest(ctx, c, &tokens, &n);
 	if (r < 0)
 		return r;
 
@@ -392,6 +446,22 @@ static int preserved_tokens(struct luoi_compat *c, uint64_t **ret, size_t *n)
 	return 0;
 }
 
+/* A sealed memfd holding the manifest: a record of the tokens. */
+static int manifest_memfd(const uint64_t *tokens, size_t n)
+{
+	_cleanup_free_ struct luoi_record_entry *e = NULL;
+
+	if (n > LUOI_MANIFEST_MAX_TOKENS)
+		return -E2BIG;
+	e = calloc(n ? n : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		e[i] = (struct luoi_record_entry){ .type = LUOI_RECORD_TOKEN,
+						   .token = tokens[i] };
+	return luoi_record_write_memfd(LUOI_RECORD_MANIFEST, e, n);
+}
+
 static int write_manifest(luo_ctx_t *ctx, struct luo_session **ret)
 {
 	_cleanup_free_ uint64_t *tokens = NULL;
@@ -403,7 +473,7 @@ static int write_manifest(luo_ctx_t *ctx, struct luo_session **ret)
 	r = preserved_tokens(ctx->compat, &tokens, &n);
 	if (r < 0)
 		return r;
-	mfd = luoi_manifest_write_memfd(tokens, n);
+	mfd = manifest_memfd(tokens, n);
 	if (mfd < 0)
 		return mfd;
 	r = internal_open(ctx, MANIFEST_SESSION, LUO_SESSION_OUTGOING, &s);
