@@ -22,18 +22,6 @@
 #define OFF_COMPAT 28
 #define V1_HEADER_SIZE 16 /* libluo 1.0.0: magic, version, count */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, sizeof(v));
-}
-
 static uint32_t get32(const uint8_t *p)
 {
 	uint32_t v;
@@ -48,34 +36,6 @@ static uint64_t get64(const uint8_t *p)
 
 	memcpy(&v, p, sizeof(v));
 	return le64toh(v);
-}
-
-int luoi_manifest_encode(const uint64_t *tokens, size_t n, uint8_t **ret,
-			 size_t *len)
-{
-	size_t size, i;
-	uint8_t *buf;
-
-	if (n > LUOI_MANIFEST_MAX_TOKENS)
-		return -E2BIG;
-	size = LUOI_MANIFEST_HEADER_SIZE + n * LUOI_MANIFEST_ENTRY_SIZE;
-	buf = calloc(1, size);
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf + OFF_MAGIC, LUOI_MANIFEST_MAGIC, 8);
-	put32(buf + OFF_VERSION, LUOI_MANIFEST_VERSION);
-	put32(buf + OFF_COUNT, (uint32_t)n);
-	put32(buf + OFF_HEADER_SIZE, LUOI_MANIFEST_HEADER_SIZE);
-	put32(buf + OFF_ENTRY_SIZE, LUOI_MANIFEST_ENTRY_SIZE);
-	put32(buf + OFF_INCOMPAT, 0);
-	put32(buf + OFF_COMPAT, 0);
-	for (i = 0; i < n; i++)
-		put64(buf + LUOI_MANIFEST_HEADER_SIZE +
-			      i * LUOI_MANIFEST_ENTRY_SIZE,
-		      tokens[i]);
-	*ret = buf;
-	*len = size;
-	return 0;
 }
 
 /* Where the entries start and how large each is, from the header. */
@@ -138,28 +98,6 @@ int luoi_manifest_decode(const uint8_t *buf, size_t len, uint64_t **ret,
 	*ret = tokens;
 	*n = count;
 	return 0;
-}
-
-int luoi_manifest_write_memfd(const uint64_t *tokens, size_t n)
-{
-	_cleanup_free_ uint8_t *buf = NULL;
-	_cleanup_close_ int fd = -1;
-	size_t len;
-	int r;
-
-	r = luoi_manifest_encode(tokens, n, &buf, &len);
-	if (r < 0)
-		return r;
-	fd = memfd_create("libluo.manifest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -errno;
-	r = luoi_write_all(fd, buf, len);
-	if (r < 0)
-		return r;
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
-					   F_SEAL_WRITE) < 0)
-		return -errno;
-	return TAKE_FD(fd);
 }
 
 int luoi_manifest_read_fd(int fd, uint64_t **ret, size_t *n)
