@@ -121,6 +121,29 @@ expect 0 --err 'session "s" finished' -- --fake --fake-incoming "s=$tmp/a" \
 same "$tmp/a" "$tmp/out1" "restore to a new file"
 same "$tmp/b" "$tmp/out2" "restore over a longer file"
 
+# The session's record: labels (the FILE names hold and --fake-incoming
+# give), the list before anything is retrieved, every token by label.
+expect 0 --out "^2	incoming	$tmp/b\$" -- --fake --fake-incoming "s=$tmp/a" \
+	--fake-incoming "s=$tmp/b" restore --session s --list \
+	--label "$tmp/b" --output "$tmp/out3"
+same "$tmp/b" "$tmp/out3" "restore --label"
+expect 1 --err 'no such label' -- --fake --fake-incoming "s=$tmp/a" \
+	restore --session s --label nope --output "$tmp/out4"
+mkdir "$tmp/all"
+expect 0 --err 'session "s" finished' -- --fake --fake-incoming "s=$tmp/a" \
+	--fake-incoming "s=$tmp/b" restore --session s --all --output-dir "$tmp/all"
+same "$tmp/a" "$tmp/all/$(echo "$tmp/a" | tr / _)" "restore --all (first)"
+same "$tmp/b" "$tmp/all/$(echo "$tmp/b" | tr / _)" "restore --all (second)"
+expect 2 --err 'output-dir' -- --fake restore --session s --all
+expect 1 --err 'nothing was retrieved' -- --fake --fake-incoming "s=$tmp/a" \
+	restore --session s --all --output-dir "$tmp/nonexistent"
+# the previous boot's sessions, from the index
+expect 0 --out '^s$' -- --fake --fake-incoming "s=$tmp/a" \
+	--fake-incoming "t=$tmp/b" list
+expect 0 --out '^t$' -- --fake --fake-incoming "s=$tmp/a" \
+	--fake-incoming "t=$tmp/b" list
+expect 2 -- --fake list extra
+
 # Outputs that cannot be truncated (ftruncate() fails EINVAL) were refused
 # once the session was taken, which then was finished: the data was lost.
 expect 0 -- --fake --fake-incoming "s=$tmp/a" \

@@ -124,8 +124,9 @@ static int first_boot_preserve(const struct luoctl *l, luo_ctx_t *ctx,
 		session = b->sessions[i];
 	}
 	r = luoctl_memfd_from_file(path, &fd);
+	/* labeled with FILE, as luoctl hold does */
 	if (r == 0)
-		r = luo_session_preserve_fd(session, fd, token);
+		r = luo_session_preserve_fd_labeled(session, fd, token, path);
 	if (r < 0)
 		return luoctl_fail(r, what, NULL);
 	return 0;

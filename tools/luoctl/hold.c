@@ -163,11 +163,17 @@ static int preserve_files(luo_session_t *session, const struct hold_args *a)
 		r = luoctl_memfd_from_file(*f, &fd);
 		if (r < 0)
 			return luoctl_fail(r, *f, NULL);
-		/* The kernel keeps its own reference to a preserved file. */
-		r = luo_session_preserve_fd(session, fd, token);
+		/* The kernel keeps its own reference to a preserved file.
+		 * The file's name is its label in the session's record:
+		 * "luoctl restore --label FILE" finds it after the update. */
+		r = luo_session_preserve_fd_labeled(session, fd, token, *f);
 		if (r < 0)
-			return luoctl_fail(r, *f, -r == ENOSPC ?
-					   "the session is full" : NULL);
+			return luoctl_fail(r, *f,
+					   -r == ENOSPC ? "the session is full" :
+					   -r == EEXIST ? "a FILE is named twice" :
+					   -r == EINVAL ? "a FILE name is longer "
+							  "than 255 bytes" :
+							  NULL);
 		printf("%" PRIu64 "\t%s\n", token, *f);
 	}
 	fflush(stdout);
@@ -237,7 +243,8 @@ const struct luoctl_cmd luoctl_cmd_hold = {
 	.help =
 "  hold --session NAME [--first-token N] FILE... [-- COMMAND [ARG...]]\n"
 "                copy each FILE into a memfd and preserve it in a new\n"
-"                session under tokens N, N+1, ... (default N = 1; printed\n"
+"                session, labeled FILE, under tokens N, N+1, ...\n"
+"                (default N = 1; printed\n"
 "                as \"TOKEN<TAB>FILE\"), then keep the session open until\n"
 "                SIGINT or SIGTERM, or until COMMAND exits.  A kexec\n"
 "                reboot in that time carries the files to the next kernel;\n"

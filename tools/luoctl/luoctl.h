@@ -49,6 +49,7 @@ struct luoctl_cmd {
 extern const struct luoctl_cmd luoctl_cmd_status;
 extern const struct luoctl_cmd luoctl_cmd_hold;
 extern const struct luoctl_cmd luoctl_cmd_restore;
+extern const struct luoctl_cmd luoctl_cmd_list;
 extern const struct luoctl_cmd luoctl_cmd_finish;
 extern const struct luoctl_cmd luoctl_cmd_state;
 extern const struct luoctl_cmd luoctl_cmd_prepare;

@@ -28,6 +28,7 @@ static const struct luoctl_cmd *const commands[] = {
 	NULL,
 	&luoctl_cmd_hold,
 	&luoctl_cmd_restore,
+	&luoctl_cmd_list,
 	&luoctl_cmd_finish,
 	NULL,
 	&luoctl_cmd_state,

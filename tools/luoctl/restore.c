@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * luoctl restore --session NAME --token T --output FILE [--token T --output FILE]...
+ * luoctl restore --session NAME [--list]
+ *               (--token T | --label L) --output FILE [...]
+ *               | --all --output-dir DIR
  *
  * After a live update, take the incoming session NAME, write the bytes of
- * each token to its output, and finish the session once every token is
- * written out.  A session can be retrieved once per boot and the kernel
+ * each token (named by number, or by the label its session record gives
+ * it) to its output, and finish the session once every token is written
+ * out.  --list prints what the session's record says first; --all writes
+ * every recorded token into DIR, each named by its label.  A session can be retrieved once per boot and the kernel
  * finishes it when its descriptor is closed, so everything that can fail
  * beforehand is done before the session is taken: the outputs are opened
  * (a missing directory, a permission...) and nothing is retrieved if one
  * cannot be.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -23,6 +28,7 @@
 
 struct output {
 	uint64_t token;
+	const char *label;  /* by label instead of token (NULL: by token) */
 	const char *path;   /* "-": standard output */
 	int fd;             /* -1 before it is opened and once closed */
 	bool created;       /* luoctl created the file */
@@ -35,6 +41,10 @@ struct restore {
 	struct output *out; /* n of them, in the order given */
 	size_t n;
 	bool retrieved;     /* the session was taken */
+	bool list;          /* print the record first */
+	const char *dir;    /* --all: every recorded token, into dir */
+	int dir_fd;
+	char **paths;       /* --all: the names made in dir (n of them) */
 };
 
 static void restore_done(struct restore *rs)
@@ -49,6 +59,12 @@ static void restore_done(struct restore *rs)
 			unlink(o->path);
 	}
 	free(rs->out);
+	if (rs->paths)
+		for (size_t i = 0; i < rs->n; i++)
+			free(rs->paths[i]);
+	free(rs->paths);
+	if (rs->dir_fd >= 0)
+		close(rs->dir_fd);
 }
 
 /* LUOCTL_CONTINUE or an exit status. */
@@ -57,11 +73,16 @@ static int parse_args(int argc, char **argv, struct restore *rs)
 	static const struct option longopts[] = {
 		{ "session", required_argument, NULL, 's' },
 		{ "token", required_argument, NULL, 't' },
+		{ "label", required_argument, NULL, 'l' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "list", no_argument, NULL, 'L' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "output-dir", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	size_t ntokens = 0, noutputs = 0;
+	bool all = false;
 	int c;
 
 	/* At most one output per two arguments. */
@@ -72,7 +93,7 @@ static int parse_args(int argc, char **argv, struct restore *rs)
 		rs->out[i].fd = -1;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+s:t:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:t:l:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			rs->name = optarg;
@@ -84,6 +105,22 @@ static int parse_args(int argc, char **argv, struct restore *rs)
 							  optarg);
 			if (luoctl_parse_token(optarg, &rs->out[ntokens++].token) < 0)
 				return luoctl_usage_error("invalid token: %s", optarg);
+			break;
+		case 'l':
+			if (ntokens != noutputs)
+				return luoctl_usage_error("--label %s: the previous "
+							  "token has no --output",
+							  optarg);
+			rs->out[ntokens++].label = optarg;
+			break;
+		case 'L':
+			rs->list = true;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'd':
+			rs->dir = optarg;
 			break;
 		case 'o':
 			if (noutputs + 1 != ntokens)
@@ -98,9 +135,14 @@ static int parse_args(int argc, char **argv, struct restore *rs)
 	if (optind < argc)
 		return luoctl_usage_error("restore: unexpected argument %s",
 					  argv[optind]);
-	if (!rs->name || ntokens == 0 || ntokens != noutputs)
+	if (all != !!rs->dir || (all && ntokens))
+		return luoctl_usage_error("%s: --all goes with --output-dir DIR "
+					  "and without --token or --label",
+					  argv[0]);
+	if (!rs->name || (!all && (ntokens == 0 || ntokens != noutputs)))
 		return luoctl_usage_error("%s: needs --session NAME and --token T "
-					  "--output FILE pairs", argv[0]);
+					  "(or --label L) --output FILE pairs, or "
+					  "--all --output-dir DIR", argv[0]);
 	rs->n = ntokens;
 	return LUOCTL_CONTINUE;
 }
@@ -147,8 +189,17 @@ static int write_output(luo_session_t *session, struct output *o)
 	char what[32];
 	int r;
 
+	if (o->label) {
+		r = luo_session_retrieve_fd_by_label(session, o->label,
+						     &o->token, &fd);
+		if (r < 0)
+			return luoctl_fail(r, o->label, -r == ENOENT ?
+					   "the session's record has no such "
+					   "label" : NULL);
+	} else {
+		r = luo_session_retrieve_fd(session, o->token, &fd);
+	}
 	snprintf(what, sizeof(what), "token %" PRIu64, o->token);
-	r = luo_session_retrieve_fd(session, o->token, &fd);
 	if (r < 0)
 		return luoctl_fail(r, what, -r == ENOENT ?
 				   "the session has no such token" : NULL);
@@ -169,6 +220,109 @@ static int write_output(luo_session_t *session, struct output *o)
 	return 0;
 }
 
+static const char *state_name(enum luo_token_state state)
+{
+	switch (state) {
+	case LUO_TOKEN_PRESERVED:
+		return "preserved";
+	case LUO_TOKEN_INCOMING:
+		return "incoming";
+	case LUO_TOKEN_RESTORED:
+		return "restored";
+	}
+	return "?";
+}
+
+static int print_token(uint64_t token, enum luo_token_state state,
+		       void *data)
+{
+	luo_session_t *session = data;
+	const char *label = NULL;
+
+	(void)luo_session_token_get_label(session, token, &label);
+	printf("%" PRIu64 "\t%s\t%s\n", token, state_name(state),
+	       label ? label : "-");
+	return 0;
+}
+
+/* --list: what the session's record says, before anything is retrieved. */
+static void list_tokens(luo_session_t *session, const char *name)
+{
+	int n = luo_session_token_count(session);
+
+	if (n == 0)
+		fprintf(stderr, "luoctl: session \"%s\" has no record: its "
+			"tokens are known to whoever preserved them\n", name);
+	(void)luo_session_token_foreach(session, print_token, session);
+	fflush(stdout);
+}
+
+struct collect {
+	struct restore *rs;
+	luo_session_t *session;
+	int err;
+};
+
+/* A file name in DIR for a recorded token: its label, with '/' made '_'
+ * (a label is any text), or "token-T" for one without a label. */
+static char *output_name(luo_session_t *session, uint64_t token)
+{
+	const char *label = NULL;
+	char *name;
+
+	if (luo_session_token_get_label(session, token, &label) == 0 &&
+	    strcmp(label, ".") && strcmp(label, "..")) {
+		name = strdup(label);
+		for (char *p = name; p && *p; p++)
+			if (*p == '/')
+				*p = '_';
+		return name;
+	}
+	if (asprintf(&name, "token-%" PRIu64, token) < 0)
+		return NULL;
+	return name;
+}
+
+static int collect_output(uint64_t token, enum luo_token_state state,
+			  void *data)
+{
+	struct collect *c = data;
+	struct restore *rs = c->rs;
+	struct output *o;
+	size_t n = rs->n;
+	void *grown;
+	int fd;
+
+	(void)state;
+	grown = realloc(rs->out, (n + 1) * sizeof(*rs->out));
+	if (!grown)
+		return -ENOMEM;
+	rs->out = grown;
+	grown = realloc(rs->paths, (n + 1) * sizeof(*rs->paths));
+	if (!grown)
+		return -ENOMEM;
+	rs->paths = grown;
+	o = &rs->out[n];
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	o->token = token;
+	rs->paths[n] = output_name(c->session, token);
+	if (!rs->paths[n])
+		return -ENOMEM;
+	rs->n++;
+	o->path = rs->paths[n];
+	fd = openat(rs->dir_fd, o->path,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		c->err = -errno;
+		return luoctl_fail(errno, o->path, "nothing is overwritten");
+	}
+	o->fd = fd;
+	o->created = true;
+	o->regular = true;
+	return 0;
+}
+
 static int run(struct luoctl *l, int argc, char **argv)
 {
 	struct restore rs _cleanup_(restore_done) = { 0 };
@@ -184,6 +338,13 @@ static int run(struct luoctl *l, int argc, char **argv)
 	 * write error to report, not the end of luoctl. */
 	signal(SIGPIPE, SIG_IGN);
 
+	rs.dir_fd = -1;
+	if (rs.dir) {
+		/* checked before the session is taken, like the outputs */
+		rs.dir_fd = open(rs.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (rs.dir_fd < 0)
+			return luoctl_fail(errno, rs.dir, "nothing was retrieved");
+	}
 	r = open_outputs(&rs);
 	if (r)
 		return r;
@@ -195,6 +356,25 @@ static int run(struct luoctl *l, int argc, char **argv)
 		return luoctl_fail(r, "cannot retrieve the session",
 				   luoctl_session_hint(r, false));
 	rs.retrieved = true;
+	if (rs.list)
+		list_tokens(session, rs.name);
+	if (rs.dir) {
+		struct collect c = { &rs, session, 0 };
+
+		r = luo_session_token_foreach(session, collect_output, &c);
+		if (r != 0) {
+			/* nothing retrieved yet: the files made are removed */
+			rs.retrieved = false;
+			return c.err ? EXIT_FAILURE :
+				       luoctl_fail(r, rs.dir, NULL);
+		}
+		if (rs.n == 0) {
+			fprintf(stderr, "luoctl: session \"%s\": its record "
+				"lists no token; nothing written, session not "
+				"finished\n", rs.name);
+			return EXIT_FAILURE;
+		}
+	}
 
 	/* Go on after a failed token: the others would be lost otherwise. */
 	for (size_t i = 0; i < rs.n; i++)
@@ -219,9 +399,14 @@ static int run(struct luoctl *l, int argc, char **argv)
 const struct luoctl_cmd luoctl_cmd_restore = {
 	.name = "restore",
 	.help =
-"  restore --session NAME --token T --output FILE [--token T --output FILE]...\n"
+"  restore --session NAME [--list] (--token T | --label L) --output FILE...\n"
+"  restore --session NAME [--list] --all --output-dir DIR\n"
 "                after a live update, take session NAME and write the bytes\n"
-"                of each token T to FILE (\"-\": stdout).  The session is\n"
-"                then finished: tokens not named are discarded.\n",
+"                of each token T (or the token labeled L in the session's\n"
+"                record, as luoctl hold labels files) to FILE (\"-\":\n"
+"                stdout), or with --all every recorded token into DIR,\n"
+"                named by its label.  --list first prints the record:\n"
+"                \"TOKEN<TAB>STATE<TAB>LABEL\".  The session is then\n"
+"                finished: tokens not written out are discarded.\n",
 	.run = run,
 };
