@@ -57,13 +57,28 @@ static char *text_copy(struct luoi_label_table *t, const char *text,
 	return p;
 }
 
-/* The id of the indexed label @text, pending ones included; 0: none. */
-static uint32_t find_id(const struct luoi_label_table *t, uint64_t hash,
-			const char *text, size_t len)
+/* A 64-bit hash of a label, eight bytes at a time (labels are short and
+ * hashed on every labeled preserve). */
+static uint64_t label_hash(const char *text, size_t len)
 {
-	const uint64_t *head = luoi_hmap_find(&t->by_hash, hash);
-	uint32_t id = head ? (uint32_t)*head : 0;
+	uint64_t h = 0x243f6a8885a308d3ULL ^ len, w;
 
+	for (; len >= 8; text += 8, len -= 8) {
+		memcpy(&w, text, 8);
+		h = luoi_hash64(h ^ w);
+	}
+	if (len) {
+		w = 0;
+		memcpy(&w, text, len);
+		h = luoi_hash64(h ^ w ^ 0x80);
+	}
+	return h;
+}
+
+/* In the chain from @id: the label @text, or 0. */
+static uint32_t chain_find(const struct luoi_label_table *t, uint32_t id,
+			   const char *text, size_t len)
+{
 	while (id) {
 		const struct luoi_label *l = &t->labels[id - 1];
 
@@ -74,17 +89,33 @@ static uint32_t find_id(const struct luoi_label_table *t, uint64_t hash,
 	return 0;
 }
 
+/* The id of the indexed label @text, pending ones included; 0: none. */
+static uint32_t find_id(const struct luoi_label_table *t, uint64_t hash,
+			const char *text, size_t len)
+{
+	const uint64_t *head = luoi_hmap_find(&t->by_hash, hash);
+
+	return head ? chain_find(t, (uint32_t)*head, text, len) : 0;
+}
+
 int luoi_label_add(struct luoi_label_table *t, const char *text, size_t len,
 		   uint64_t token, bool pending, bool index)
 {
-	uint64_t hash = luoi_hash_bytes(text, len);
+	uint64_t hash = label_hash(text, len), *head = NULL;
 	struct luoi_label *l;
-	uint64_t *head;
 	uint32_t id;
 	int r;
 
-	if (index && find_id(t, hash, text, len))
-		return -EEXIST;
+	if (index) {
+		/* room first, so that @head stays valid and placing the new
+		 * label cannot fail once its text is copied */
+		r = luoi_hmap_reserve(&t->by_hash, 1);
+		if (r < 0)
+			return r;
+		head = luoi_hmap_find(&t->by_hash, hash);
+		if (head && chain_find(t, (uint32_t)*head, text, len))
+			return -EEXIST;
+	}
 	if (t->count == t->capacity) {
 		uint32_t cap = t->capacity ? t->capacity * 2 : 16;
 		struct luoi_label *grown = realloc(t->labels,
@@ -94,12 +125,6 @@ int luoi_label_add(struct luoi_label_table *t, const char *text, size_t len,
 			return -ENOMEM;
 		t->labels = grown;
 		t->capacity = cap;
-	}
-	/* room in the map first: nothing below can fail after the text */
-	if (index) {
-		r = luoi_hmap_reserve(&t->by_hash, 1);
-		if (r < 0)
-			return r;
 	}
 	l = &t->labels[t->count];
 	l->text = text_copy(t, text, len);
@@ -111,16 +136,12 @@ int luoi_label_add(struct luoi_label_table *t, const char *text, size_t len,
 	l->pending = pending;
 	l->indexed = index;
 	l->next = 0;
-	if (index) {
-		/* a new label goes first in its chain: find_id() meets the
-		 * label of another text only on a 64-bit hash collision */
-		head = luoi_hmap_find(&t->by_hash, hash);
-		if (head) {
-			l->next = (uint32_t)*head;
-			*head = id;
-		} else {
-			luoi_hmap_place(&t->by_hash, hash, id);
-		}
+	if (head) {
+		/* a 64-bit hash collision: first in its chain */
+		l->next = (uint32_t)*head;
+		*head = id;
+	} else if (index) {
+		luoi_hmap_place(&t->by_hash, hash, id);
 	}
 	return (int)id;
 }
@@ -133,7 +154,7 @@ void luoi_label_commit(struct luoi_label_table *t, uint32_t id)
 void luoi_label_abort(struct luoi_label_table *t, uint32_t id)
 {
 	struct luoi_label *l = &t->labels[id - 1];
-	uint64_t hash = luoi_hash_bytes(l->text, l->len);
+	uint64_t hash = label_hash(l->text, l->len);
 	uint64_t *head = luoi_hmap_find(&t->by_hash, hash);
 
 	/* unlink it; its id and text stay unused until the table goes */
@@ -158,7 +179,7 @@ void luoi_label_abort(struct luoi_label_table *t, uint32_t id)
 int luoi_label_find(const struct luoi_label_table *t, const char *text,
 		    size_t len, uint64_t *token)
 {
-	uint32_t id = find_id(t, luoi_hash_bytes(text, len), text, len);
+	uint32_t id = find_id(t, label_hash(text, len), text, len);
 
 	if (!id || t->labels[id - 1].pending)
 		return -ENOENT;

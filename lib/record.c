@@ -430,7 +430,7 @@ int luoi_record_read_fd(int fd, enum luoi_record_kind kind,
 			void *data)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
-	size_t len;
+	size_t len = 0;
 	int r = read_all(fd, &buf, &len);
 
 	if (r < 0)
