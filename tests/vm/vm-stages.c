@@ -8,12 +8,20 @@
  * Stage 1: sessions "vm.many" (128 memfds), "vm.big" (a large memfd, a
  *          sealed one, a one-byte one) and "vm.empty"; every memfd has
  *          deterministic contents and a non-zero file offset where its size
- *          allows; plus tokens of the original API (luo_fd_preserve,
- *          luo_prepare).  All contents come from libluo.seed on the kernel
- *          command line, so stage 2 regenerates what it expects.
- * Stage 2: retrieves and checks everything (bytes, size, offset, seals),
- *          luo_get_state() == UPDATED, luo_fd_restore(), luo_finish(), then
- *          finishes the sessions and preserves a fresh, smaller set.
+ *          allows, and every other one a label; plus tokens of the original
+ *          API (luo_fd_preserve, luo_prepare).  All contents come from
+ *          libluo.seed on the kernel command line, so stage 2 regenerates
+ *          what it expects.  And "vm.race": a child process keeps
+ *          preserving labeled memfds into it until the kexec ends it, so
+ *          the live update comes in the middle of a preserve.
+ * Stage 2: lists the previous boot's sessions (the index) and each
+ *          session's tokens and labels before retrieving anything, then
+ *          retrieves and checks everything (bytes, size, offset, seals;
+ *          labeled files by label), luo_get_state() == UPDATED,
+ *          luo_fd_restore(), luo_finish(), then finishes the sessions and
+ *          preserves a fresh, smaller set.  "vm.race": the record lists
+ *          tokens 1..n, each retrievable by label with its bytes, and
+ *          nothing beyond n + 1 is in the session.
  * Stage 3: nothing of stage 1 is left (-ENOENT), the stage-2 set is intact.
  *
  * Stages 1 and 2 end with vm_hold_and_exit(): a child keeps the context and
@@ -26,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -196,6 +205,32 @@ static void expect_state(luo_ctx_t *ctx, enum luo_state want)
 		 luo_state_to_string(want));
 }
 
+/* The label of a set's i-th file (even i only are labeled). */
+static void label_of(const struct set *s, int i, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/file-%d", s->name, i);
+}
+
+struct listing {
+	const struct set *s;
+	int n, incoming;
+};
+
+static int check_listed(uint64_t token, enum luo_token_state state,
+			void *data)
+{
+	struct listing *l = data;
+	int i;
+
+	for (i = 0; i < l->s->n && l->s->f[i].token != token; i++)
+		;
+	VM_CHECK(i < l->s->n, "%s: the record lists token %#" PRIx64
+		 ", which was not preserved", l->s->name, token);
+	l->n++;
+	l->incoming += state == LUO_TOKEN_INCOMING;
+	return 0;
+}
+
 /* Preserve a layout: sessions through the session API, the set with no
  * name through the original API followed by luo_prepare().  Session
  * handles stay open (they are what carries the files). */
@@ -215,7 +250,15 @@ static void preserve_sets(luo_ctx_t *ctx, struct set *sets, int nsets)
 			int fd = make_file(&s->f[i]);
 			if (fd < 0)
 				continue;
-			if (sess)
+			if (sess && i % 2 == 0) {
+				char label[64];
+
+				label_of(s, i, label, sizeof(label));
+				VM_CHECK_RET(luo_session_preserve_fd_labeled(sess, fd,
+									     s->f[i].token,
+									     label),
+					     0);
+			} else if (sess)
 				VM_CHECK_RET(luo_session_preserve_fd(sess, fd, s->f[i].token), 0);
 			else
 				VM_CHECK_RET(luo_fd_preserve(ctx, fd, s->f[i].token), 0);
@@ -255,6 +298,26 @@ static void retrieve_set(luo_ctx_t *ctx, const struct set *s)
 	VM_CHECK(dir == LUO_SESSION_INCOMING, "%s: direction %d", s->name, (int)dir);
 	VM_CHECK_RET(luo_session_get_name(sess, &name), 0);
 	VM_CHECK(name && strcmp(name, s->name) == 0, "%s: name '%s'", s->name, name ? name : "(null)");
+	/* The record: every token and label, before anything is retrieved. */
+	struct listing l = { s, 0, 0 };
+	VM_CHECK_RET(luo_session_token_count(sess), s->n);
+	VM_CHECK_RET(luo_session_token_foreach(sess, check_listed, &l), 0);
+	VM_CHECK(l.n == s->n && l.incoming == s->n,
+		 "%s: %d tokens listed, %d incoming, want %d", s->name, l.n,
+		 l.incoming, s->n);
+	for (int i = 0; i < s->n; i++) {
+		const char *label = NULL;
+		char want[64];
+
+		r = luo_session_token_get_label(sess, s->f[i].token, &label);
+		if (i % 2) {
+			VM_CHECK(r == -ENOENT, "%s: file %d has a label", s->name, i);
+			continue;
+		}
+		label_of(s, i, want, sizeof(want));
+		VM_CHECK(r == 0 && !strcmp(label, want), "%s: file %d: label %s",
+			 s->name, i, r == 0 ? label : vm_errname(-r));
+	}
 	/* An incoming session takes no new files. */
 	int spare = memfd_create("spare", MFD_CLOEXEC);
 	VM_CHECK_RET(luo_session_preserve_fd(sess, spare, 1), -EINVAL);
@@ -266,7 +329,17 @@ static void retrieve_set(luo_ctx_t *ctx, const struct set *s)
 		enum luo_token_state ts = 0;
 		int fd = -1;
 
-		r = luo_session_retrieve_fd(sess, f->token, &fd);
+		if (i % 2 == 0) {
+			char label[64];
+			uint64_t token = 0;
+
+			label_of(s, i, label, sizeof(label));
+			r = luo_session_retrieve_fd_by_label(sess, label, &token, &fd);
+			VM_CHECK(r != 0 || token == f->token, "%s: label %s: token %#" PRIx64,
+				 s->name, label, token);
+		} else {
+			r = luo_session_retrieve_fd(sess, f->token, &fd);
+		}
 		if (r != 0) {
 			vm_fail(__FILE__, __LINE__, "%s: retrieve token %#" PRIx64 ": %s",
 				s->name, f->token, vm_errname(-r));
@@ -326,6 +399,151 @@ static const struct set *seed_set(const struct set *sets, int n)
 	return NULL;
 }
 
+/* ---- vm.race: a live update in the middle of preserves --------------- */
+
+#define RACE_MAX 20000 /* 16 bytes each, one page: at most 80 MiB */
+
+static void race_label(uint64_t t, char *buf, size_t len)
+{
+	snprintf(buf, len, "race-%" PRIu64, t);
+}
+
+/* A memfd whose 16 bytes say its token. */
+static int race_file(uint64_t t)
+{
+	uint64_t bytes[2] = { t, ~t };
+	int fd = memfd_create("race", MFD_CLOEXEC);
+
+	if (fd >= 0 && write(fd, bytes, sizeof(bytes)) != (ssize_t)sizeof(bytes)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * The racer, a child that received the session: preserve labeled files
+ * until the kexec ends the process (or RACE_MAX, then wait for it), with a
+ * pause after each, which lets init go on with the kexec and bounds the
+ * memory the files take.
+ */
+static void race_child(int sock)
+{
+	luo_ctx_opts_t *o = NULL;
+	luo_ctx_t *ctx = NULL;
+	luo_session_t *s = NULL;
+	char label[32];
+
+	if (luo_ctx_opts_new(&o) || luo_ctx_opts_set_open_device(o, false) ||
+	    luo_ctx_new(o, &ctx) || luo_session_recv(ctx, sock, &s)) {
+		printf("vm-stages: racer: no session to preserve into\n");
+		_exit(1);
+	}
+	luo_ctx_opts_free(o);
+	for (uint64_t t = 1; t <= RACE_MAX; t++) {
+		int fd = race_file(t), r;
+
+		race_label(t, label, sizeof(label));
+		r = fd < 0 ? -errno : luo_session_preserve_fd_labeled(s, fd, t, label);
+		close(fd);
+		if (r) {
+			printf("vm-stages: racer: preserve %" PRIu64 ": %s\n", t,
+			       vm_errname(-r));
+			break;
+		}
+		usleep(2000);
+	}
+	for (;;)
+		pause();
+}
+
+/* Create vm.race, hand it to a racer child, keep our handle too. */
+static void start_racer(luo_ctx_t *ctx)
+{
+	luo_session_t *s = NULL;
+	int sv[2];
+	pid_t pid;
+
+	VM_CHECK_RET(luo_session_create(ctx, "vm.race", &s), 0);
+	if (!s || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		race_child(sv[1]);
+	}
+	VM_CHECK(pid > 0, "fork: %s", strerror(errno));
+	close(sv[1]);
+	VM_CHECK_RET(luo_session_send(s, sv[0]), 0);
+	close(sv[0]);
+	/* the handle stays open: the holder keeps it until the kexec */
+}
+
+static void check_race(luo_ctx_t *ctx)
+{
+	luo_session_t *s = NULL;
+	uint64_t bytes[2], token;
+	char label[32];
+	int n, fd = -1, r;
+
+	VM_CHECK_RET(luo_session_retrieve(ctx, "vm.race", &s), 0);
+	if (!s)
+		return;
+	n = luo_session_token_count(s);
+	VM_CHECK(n > 0, "vm.race: %d tokens recorded", n);
+	for (int t = 1; t <= n; t++) {
+		race_label((uint64_t)t, label, sizeof(label));
+		r = luo_session_retrieve_fd_by_label(s, label, &token, &fd);
+		if (r) {
+			vm_fail(__FILE__, __LINE__, "vm.race: %s: %s", label, vm_errname(-r));
+			continue;
+		}
+		VM_CHECK(token == (uint64_t)t, "vm.race: %s is token %" PRIu64, label, token);
+		VM_CHECK(pread(fd, bytes, sizeof(bytes), 0) == (ssize_t)sizeof(bytes) &&
+			 bytes[0] == (uint64_t)t && bytes[1] == ~(uint64_t)t,
+			 "vm.race: token %d: wrong bytes", t);
+		close(fd);
+	}
+	/* the record never lists what the kernel lacks, and lags it by at
+	 * most the one preserve that was under way */
+	r = luo_session_retrieve_fd(s, (uint64_t)n + 1, &fd);
+	VM_CHECK(r == 0 || r == -ENOENT, "vm.race: token n+1: %s", vm_errname(-r));
+	if (r == 0)
+		close(fd);
+	VM_CHECK_RET(luo_session_retrieve_fd(s, (uint64_t)n + 2, &fd), -ENOENT);
+	VM_CHECK_RET(luo_session_finish(s), 0);
+	VM_CHECK_RET(luo_session_close(s, 0), 0);
+	printf("vm-stages: vm.race: the kexec came after %d recorded preserves%s; "
+	       "all intact\n", n, r == 0 ? " (and one more, not yet recorded)" : "");
+}
+
+/* The previous boot's sessions, from the index: what stage 1 created. */
+static int collect_name(const char *name, void *data)
+{
+	int *seen = data;
+
+	for (int k = 0; k < nsets1; k++)
+		if (sets1[k].name && !strcmp(sets1[k].name, name))
+			seen[k]++;
+	if (!strcmp(name, "vm.race"))
+		seen[nsets1]++;
+	return 0;
+}
+
+static void check_index(luo_ctx_t *ctx)
+{
+	int seen[8] = { 0 };
+
+	VM_CHECK_RET(luo_ctx_foreach_incoming_session(ctx, collect_name, seen), 0);
+	for (int k = 0; k < nsets1; k++)
+		if (sets1[k].name)
+			VM_CHECK(seen[k] == 1, "index: %s listed %d times",
+				 sets1[k].name, seen[k]);
+	VM_CHECK(seen[nsets1] == 1, "index: vm.race listed %d times", seen[nsets1]);
+	printf("vm-stages: the index lists the previous boot's sessions\n");
+}
+
 static int stage1(void)
 {
 	luo_ctx_t *ctx = open_ctx();
@@ -364,6 +582,7 @@ static int stage1(void)
 	close(dupfd);
 	VM_CHECK_RET(luo_prepare(ctx), 0);
 	expect_state(ctx, LUO_STATE_PREPARED);
+	start_racer(ctx);
 
 	printf("vm-stages: stage 1 preserved %zu bytes in %d sets\n", total, nsets1);
 	return 1;
@@ -373,9 +592,11 @@ static int stage2(void)
 {
 	luo_ctx_t *ctx = open_ctx();
 
+	check_index(ctx);
 	for (int k = 0; k < nsets1; k++)
 		if (sets1[k].name)
 			retrieve_set(ctx, &sets1[k]);
+	check_race(ctx);
 	restore_seed_set(ctx, seed_set(sets1, nsets1));
 
 	/* A fresh, smaller set for stage 3. */
