@@ -300,6 +300,33 @@ int luo_ctx_opts_set_fake(luo_ctx_opts_t *opts, luo_fake_t *fake);
 int luo_ctx_opts_set_open_device(luo_ctx_opts_t *opts, bool open_device);
 
 /**
+ * luo_ctx_opts_set_record() - whether to keep a record in each session
+ * @opts: the options.
+ * @record: true (the default) to keep the record and the index, false not
+ *          to.
+ *
+ * By default every session a context preserves into holds a record of
+ * its tokens and labels, and a context that creates sessions keeps an
+ * index of them (see "What came back" below): after the live update the
+ * sessions say what they hold.  The record costs one memfd preserved in
+ * each session that a handle of the context preserves into (4 KiB, more
+ * for large sessions) and an index session per context.  A program that
+ * keeps its own record of what it preserved can turn it off: its
+ * sessions then hold only its files, as with libluo 1.0, and
+ * luo_session_preserve_fd_labeled() fails with EOPNOTSUPP.  Records of
+ * sessions from elsewhere are read either way.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @opts is NULL.
+ *
+ * Thread-safety: an options object must not be used by two threads at
+ * once.
+ */
+int luo_ctx_opts_set_record(luo_ctx_opts_t *opts, bool record);
+
+/**
  * luo_ctx_opts_set_log() - set the log callback and priority
  * @opts: the options.
  * @fn: the callback (see luo_log_fn), or NULL to log to standard error.
@@ -1486,6 +1513,8 @@ int luo_session_token_foreach(luo_session_t *session, luo_token_fn fn,
  *           empty or longer than LUO_LABEL_MAX bytes.
  *  -EEXIST: the session already holds @token, or this handle recorded
  *           @label already.
+ *  -EOPNOTSUPP: @label is not NULL and the context keeps no record
+ *               (luo_ctx_opts_set_record()).
  *  -ECHILD: @session is used in a child process after fork().
  *  -ENOSPC: the session's record has no room left (256 segments) or the
  *           kernel's session is full.

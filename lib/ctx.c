@@ -135,6 +135,7 @@ static luo_ctx_t *ctx_alloc(const luo_ctx_opts_t *opts)
 	luoi_hmap_init(&ctx->fdstore_fds);
 	atomic_init(&ctx->index, NULL);
 	ctx->stashed_fd = -1;
+	ctx->no_record = opts->no_record;
 	atomic_init(&ctx->refcount, 1);
 	atomic_init(&ctx->compat, NULL);
 	luoi_fork_guard_init(&ctx->fork_guard);

@@ -39,6 +39,7 @@ struct luo_ctx_opts {
 	char *device;
 	enum luo_abi abi;
 	bool no_device;              /* sessions received from the holder */
+	bool no_record;              /* no session record, no index */
 	struct luo_backend *backend; /* reference held; NULL = real kernel */
 	luo_log_fn log_fn;
 	void *log_data;
@@ -50,6 +51,7 @@ struct luo_ctx {
 	struct luoi_fork_guard fork_guard;
 	struct luo_backend *backend; /* reference held */
 	enum luo_abi abi;            /* never changes after luo_ctx_new() */
+	bool no_record;              /* luo_ctx_opts_set_record(false) */
 	char *device;
 
 	/* The device descriptor, borrowed by requests without a lock: a

@@ -88,6 +88,14 @@ LUOI_EXPORT int luo_ctx_opts_set_open_device(luo_ctx_opts_t *opts,
 	return 0;
 }
 
+LUOI_EXPORT int luo_ctx_opts_set_record(luo_ctx_opts_t *opts, bool record)
+{
+	if (!opts)
+		return -EINVAL;
+	opts->no_record = !record;
+	return 0;
+}
+
 LUOI_EXPORT int luo_ctx_opts_set_log(luo_ctx_opts_t *opts, luo_log_fn fn,
 				     void *userdata, int priority)
 {

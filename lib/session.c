@@ -182,7 +182,7 @@ static int open_public(luo_ctx_t *ctx, const char *name,
 	 * the original API unable to finish the update */
 	if (name_reserved(name, (size_t)len))
 		return -EINVAL;
-	if (dir == LUO_SESSION_OUTGOING)
+	if (dir == LUO_SESSION_OUTGOING && !ctx->no_record)
 		r = create_indexed(ctx, name, (size_t)len, &s);
 	else
 		r = luoi_session_open(ctx, name, dir, &s);
@@ -249,6 +249,9 @@ static int preserve_reserve(struct luo_session *s, uint64_t token,
 			goto fail_token;
 		*label_id = (uint32_t)r;
 	}
+	res->seg = NULL;
+	if (s->ctx->no_record)
+		return 0;
 	if (!s->record) {
 		s->record = malloc(sizeof(*s->record));
 		if (!s->record) {
@@ -290,6 +293,8 @@ static int preserve(struct luo_session *s, int fd, uint64_t token,
 		r = label_check(label);
 		if (r < 0)
 			return r;
+		if (s->ctx->no_record)
+			return -EOPNOTSUPP; /* nowhere to keep it */
 		label_len = (size_t)r;
 	}
 	luoi_mutex_lock(&s->lock);
@@ -310,19 +315,21 @@ static int preserve(struct luo_session *s, int fd, uint64_t token,
 			.text_len = label_len,
 		};
 
-		luoi_record_commit(s->record, &res, &e);
+		if (res.seg)
+			luoi_record_commit(s->record, &res, &e);
 		luoi_token_table_commit(&s->tokens, token,
 					LUOI_TOKEN_VALUE(LUO_TOKEN_PRESERVED,
 							 label_id));
 		if (label_id)
 			luoi_label_commit(&s->labels, label_id);
 	} else {
-		luoi_record_abort(s->record, &res);
+		if (res.seg)
+			luoi_record_abort(s->record, &res);
 		if (label_id)
 			luoi_label_abort(&s->labels, label_id);
 		luoi_token_table_abort(&s->tokens, token);
 	}
-	retired = luoi_record_take_retired(s->record);
+	retired = res.seg ? luoi_record_take_retired(s->record) : NULL;
 	luoi_mutex_unlock(&s->lock);
 	luoi_record_retire(retired);
 	if (r < 0)

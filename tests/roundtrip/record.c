@@ -446,3 +446,53 @@ REC_TEST(a_kexec_during_preserves_leaves_a_whole_record)
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
 }
+
+/* ---- a context without the record --------------------------------------- */
+
+static int count_files(const char *session, enum luo_session_direction dir,
+		       uint64_t token, void *data)
+{
+	(void)session;
+	(void)dir;
+	(void)token;
+	++*(int *)data;
+	return 0;
+}
+
+REC_TEST(without_the_record_a_session_holds_only_its_files)
+{
+	luo_ctx_opts_t *o = NULL;
+	luo_ctx_t *ctx = NULL;
+	luo_session_t *s, *in;
+	int fd, files = 0;
+
+	tb_require_fake("needs a kexec");
+	expect_ok(luo_ctx_opts_new(&o));
+	expect_ok(luo_ctx_opts_set_fake(o, tb.fake));
+	expect_ok(luo_ctx_opts_set_record(o, false));
+	expect_ok(luo_ctx_new(o, &ctx));
+	luo_ctx_opts_free(o);
+	expect_ok(luo_session_create(ctx, "plain", &s));
+	fd = memfd_pattern(3, 100);
+	expect_ret(luo_session_preserve_fd_labeled(s, fd, 3, "x"), -EOPNOTSUPP);
+	expect_ok(luo_session_preserve_fd(s, fd, 3));
+	xclose(fd);
+	/* no index session, no record file: as libluo 1.0 */
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 1);
+	expect_ok(luo_fake_foreach_file(tb.fake, count_files, &files));
+	assert_eq(files, 1);
+	expect_ok(luo_fake_kexec(tb.fake));
+	expect_ok(luo_session_close(s, 0));
+	luo_ctx_unref(ctx);
+	tb_drop_ctx();
+
+	/* a reader with the record on: no record is the old behaviour */
+	expect_ok(luo_session_retrieve(tb_ctx(), "plain", &in));
+	assert_eq(luo_session_token_count(in), 0);
+	expect_ok(luo_session_retrieve_fd(in, 3, &fd));
+	expect_file_pattern(fd, 3, 100);
+	xclose(fd);
+	assert_eq(luo_session_token_count(in), 1);
+	expect_ok(luo_session_finish(in));
+	expect_ok(luo_session_close(in, 0));
+}

@@ -130,7 +130,8 @@ RT_TEST(sessions_carry_bytes_sizes_offsets_and_seals)
 	rt_make(&alpha[2], &r, 3, 0, 0, 0);
 	rt_make(&alpha[3], &r, 4, 10000, 500,
 		F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
-	rt_make(&alpha[4], &r, UINT64_MAX, 1, 1, F_SEAL_SEAL);
+	/* the largest token a session takes (libluo's record is above) */
+	rt_make(&alpha[4], &r, LUO_TOKEN_RESERVED_MIN - 1, 1, 1, F_SEAL_SEAL);
 	rt_make(&beta[0], &r, 0, 65536, 65535, 0);
 	rt_make(&beta[1], &r, 2, 100, 0, F_SEAL_GROW);
 
@@ -143,38 +144,57 @@ RT_TEST(sessions_carry_bytes_sizes_offsets_and_seals)
 	for (i = 0; i < 2; i++)
 		expect_ok(luo_session_preserve_fd(b, beta[i].fd,
 						  beta[i].token));
-	assert_eq(luo_fake_file_count(tb.fake), 7);
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 3);
+	assert_eq(tb_fake_user_file_count(), 7);
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_OUTGOING), 3);
+	/* libluo's: a record in each session preserved into (rt.empty has
+	 * none), and the context's index */
+	assert_eq(tb_fake_libluo_files_in("rt.alpha"), 1);
+	assert_eq(tb_fake_libluo_files_in("rt.beta"), 1);
+	assert_eq(tb_fake_libluo_files_in("rt.empty"), 0);
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_OUTGOING), 1);
 
 	tb_kexec();
 	close_force(a);
 	close_force(b);
 	close_force(e);
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 3);
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_INCOMING), 3);
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_INCOMING), 1);
 	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 0);
-	assert_eq(luo_fake_file_count(tb.fake), 7);
+	assert_eq(tb_fake_user_file_count(), 7);
+	assert_eq(tb_fake_libluo_files_in("rt.alpha"), 1);
+	assert_eq(tb_fake_libluo_files_in("rt.beta"), 1);
 
 	/* Any order: beta first, alpha backwards. */
 	in = retrieve("rt.beta");
+	/* the record tells the tokens before any is retrieved */
+	assert_eq(luo_session_token_count(in), 2);
 	for (i = 1; i >= 0; i--)
 		retrieve_and_check(in, &beta[i]);
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
 
 	in = retrieve("rt.alpha");
+	assert_eq(luo_session_token_count(in), 5);
 	for (i = 4; i >= 0; i--)
 		retrieve_and_check(in, &alpha[i]);
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
 
 	in = retrieve("rt.empty");
+	/* nothing was preserved in it: no record, nothing listed */
+	assert_eq(luo_session_token_count(in), 0);
 	expect_ret(luo_session_retrieve_fd(in, 0, &none), -ENOENT);
 	assert_eq(none, SENTINEL_INT);
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
 
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
-	assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_INCOMING), 0);
+	assert_eq(tb_fake_user_file_count(), 0);
+	/* finished with their sessions: what the fake holds still is the
+	 * index of boot 1, that nobody retrieved */
+	assert_eq(luo_fake_file_count(tb.fake), tb_fake_libluo_file_count());
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING),
+		  tb_fake_index_session_count(LUO_SESSION_INCOMING));
 	for (i = 0; i < 5; i++)
 		rt_free(&alpha[i]);
 	for (i = 0; i < 2; i++)
@@ -224,7 +244,8 @@ RT_TEST(a_session_closed_before_kexec_does_not_survive)
 	tb_kexec();
 	close_force(kept);
 	expect_no_session("rt.gone");
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_INCOMING), 1);
+	assert_eq(tb_fake_libluo_files_in("rt.gone"), 0);
 	in = retrieve("rt.kept");
 	retrieve_and_check(in, &g);
 	expect_ok(luo_session_finish(in));
@@ -312,7 +333,7 @@ RT_TEST(two_kexecs_in_a_row_leave_nothing_stale)
 	retrieve_and_check(in, &only1);
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
-	assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(tb_fake_user_file_count(), 0);
 
 	s = create("rt.s");
 	expect_ok(luo_session_preserve_fd(s, boot2[0].fd, 1));
@@ -322,9 +343,21 @@ RT_TEST(two_kexecs_in_a_row_leave_nothing_stale)
 
 	/* Boot 3: the new "rt.s" only; token 2 of boot 1 is gone. */
 	expect_no_session("rt.only1");
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
-	assert_eq(luo_fake_file_count(tb.fake), 2);
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_INCOMING), 1);
+	assert_eq(tb_fake_user_file_count(), 2);
+	/* the index of boot 1 was not carried again: boot 2's only */
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_INCOMING), 1);
 	in = retrieve("rt.s");
+	/* boot 2's record, not boot 1's: tokens 1 and 5 */
+	{
+		struct tb_token_list got = { 0 };
+
+		expect_ok(luo_session_token_foreach(in, tb_collect_token,
+						    &got));
+		assert_eq(got.n, 2);
+		assert_eq(tb_token_list_state(&got, 1), LUO_TOKEN_INCOMING);
+		assert_eq(tb_token_list_state(&got, 5), LUO_TOKEN_INCOMING);
+	}
 	retrieve_and_check(in, &boot2[0]);
 	retrieve_and_check(in, &boot2[1]);
 	fd = SENTINEL_INT;
@@ -381,8 +414,10 @@ RT_TEST(unfinished_incoming_sessions_are_discarded_at_the_next_kexec)
 	in = retrieve("rt.next");
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
-	assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_INCOMING), 0);
+	assert_eq(tb_fake_user_file_count(), 0);
+	/* boot 2's index (rt.next), boot 1's is gone with rt.u1 */
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_INCOMING), 1);
 	/* The file taken in boot 2 is still the caller's. */
 	rt_check(&f[1], fd);
 	xclose(fd);
@@ -557,7 +592,9 @@ LUO_TEST(roundtrip_seed_mainline, seed_and_sessions_travel_together,
 	/* Finishing the original API leaves the user's session alone. */
 	expect_ok(luo_finish(tb_ctx()));
 	expect_state(LUO_STATE_NORMAL);
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
+	/* rt.mixed (and the index of boot 1's context, libluo's) */
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_INCOMING), 1);
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_INCOMING), 1);
 	retrieve_and_check(in, &sess);
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
