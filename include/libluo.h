@@ -1035,6 +1035,13 @@ int luo_token_foreach(luo_ctx_t *ctx, luo_token_fn fn, void *userdata);
  * LUO_SESSION_CLOSE_FORCE or after luo_session_send().  Keep the handle,
  * and the process, until the kexec reboot.
  *
+ * Unless the context keeps no record (luo_ctx_opts_set_record()), the
+ * first create also makes the context's index session
+ * ("libluo.index.N"), and each create records the name in it, so that
+ * luo_ctx_foreach_incoming_session() lists it after the live update;
+ * closing the session for good (not after luo_session_send() or
+ * luo_session_fdstore_push()) records that too.
+ *
  * Return: 0 on success, a negative errno value on failure.
  *
  * Errors:
@@ -1047,7 +1054,8 @@ int luo_token_foreach(luo_ctx_t *ctx, luo_token_fn fn, void *userdata);
  *  -ECHILD: @ctx is used in a child process after fork().
  *  -EMFILE: no descriptor left.
  *  -ENOMEM: out of memory.
- *  -ENOSPC: the kernel has no room for another session.
+ *  -ENOSPC: the kernel has no room for another session, or every index
+ *           slot (64) is taken by other contexts of this boot.
  *
  * Thread-safety: safe.
  *
@@ -1389,11 +1397,16 @@ int luo_session_close(luo_session_t *session, unsigned int flags);
  * luo_session_token_lookup() - what libluo knows of a token of a session
  * @session: the session.
  * @token: the token.
- * @state: where to store LUO_TOKEN_PRESERVED (this process preserved it)
+ * @state: where to store LUO_TOKEN_PRESERVED (this process preserved it),
+ *         LUO_TOKEN_INCOMING (the record of the previous boot lists it)
  *         or LUO_TOKEN_RESTORED (this process retrieved it).
  *
- * libluo knows no token of a retrieved or adopted session until it
- * retrieves or preserves it.
+ * After a live update, a session whose previous holder kept a record
+ * (libluo's default, see "What came back") lists every recorded token as
+ * LUO_TOKEN_INCOMING from the moment it is retrieved, received, adopted
+ * or taken from the fd store, before any file is retrieved.  Of a session
+ * without a record, libluo knows a token only once it retrieves or
+ * preserves it.
  *
  * Return: 0 on success, a negative errno value on failure.
  *
