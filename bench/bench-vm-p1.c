@@ -15,7 +15,11 @@
  *     N = 2,000 times per path and round, through raw CREATE_SESSION +
  *     SESSION_PRESERVE_FD ioctls (layouts from common/luo-abi.h) and
  *     through luo_session_create() + luo_session_preserve_fd().  Target:
- *     libluo / raw <= 1.05.
+ *     libluo / raw <= 1.05.  Measured twice: with the session record
+ *     (the default: each session also holds the record's first segment,
+ *     a second memfd, and the context an index session), and with a
+ *     context made with luo_ctx_opts_set_record(false), which sends
+ *     exactly the raw path's requests.
  *  2. the cheapest request libluo sends: SESSION_PRESERVE_FD of a
  *     descriptor number that is not open, which the kernel refuses with
  *     EBADF after its token check and fget(), changing nothing.  It is
@@ -454,6 +458,9 @@ static void create_preserve_round(int round, int n, bool control,
 	}
 }
 
+/* which context the create+preserve lines measure */
+static const char *variant = "";
+
 static void bench_create_preserve(void)
 {
 	double raw_us[ROUNDS], lib_us[ROUNDS], ratio[ROUNDS], ctl[ROUNDS];
@@ -473,14 +480,14 @@ static void bench_create_preserve(void)
 		ctl[r] = (double)t[LIB] / (double)t[RAW];
 		ctl_min = ctl[r] < ctl_min ? ctl[r] : ctl_min;
 		ctl_max = ctl[r] > ctl_max ? ctl[r] : ctl_max;
-		printf(TAG "p1 create+preserve round %d/%d: "
+		printf(TAG "p1 create+preserve%s round %d/%d: "
 		       "raw %.1f us/op, libluo %.1f us/op, ratio %.3f "
-		       "(control raw/raw %.3f)\n",
+		       "(control raw/raw %.3f)\n", variant,
 		       r + 1, ROUNDS, raw_us[r], lib_us[r], ratio[r], ctl[r]);
 		fflush(stdout);
 	}
-	printf(TAG "p1 create+preserve x%d: raw %.1f us/op, libluo %.1f us/op, "
-	       "median ratio %.3f (target <= %.2f)\n",
+	printf(TAG "p1 create+preserve%s x%d: raw %.1f us/op, libluo %.1f us/op, "
+	       "median ratio %.3f (target <= %.2f)\n", variant,
 	       N_OPS, median(raw_us, ROUNDS), median(lib_us, ROUNDS),
 	       median(ratio, ROUNDS), TARGET);
 	printf(TAG "p1 control, raw against raw in the same interleaving: "
@@ -685,10 +692,26 @@ int main(void)
 	       u.release, ticks_per_s / 1e6, calibrated_against, ROUNDS,
 	       N_OPS, CHUNK, dev_fd);
 
+	variant = " (with the record)";
 	bench_create_preserve();
 	bench_single_requests();
-
 	luo_ctx_unref(ctx);
+
+	/* the same without the record: the requests of the raw path only */
+	{
+		luo_ctx_opts_t *o = NULL;
+
+		if (luo_ctx_opts_new(&o) < 0 || luo_ctx_opts_set_record(o, false) < 0)
+			fail("luo_ctx_opts: out of memory");
+		r = luo_ctx_new(o, &ctx);
+		luo_ctx_opts_free(o);
+		if (r < 0)
+			fail("luo_ctx_new (no record): %s", strerror(-r));
+		dev_fd = find_device_fd();
+		variant = " (no record)";
+		bench_create_preserve();
+		luo_ctx_unref(ctx);
+	}
 	for (int p = 0; p < 2; p++)
 		for (int i = 0; i < N_OPS; i++)
 			close(memfds[p][i]);

@@ -264,11 +264,8 @@ static int seg_make(struct luoi_record_writer *w, size_t size,
 		return -errno;
 	if (ftruncate(fd, (off_t)size) < 0)
 		return -errno;
-	/* every page now, so that appending never faults in memory and the
-	 * kernel preserves the whole segment */
-	r = posix_fallocate(fd, 0, (off_t)size);
-	if (r && r != EOPNOTSUPP)
-		return -r;
+	/* every page now (MAP_POPULATE allocates them), so that appending
+	 * never faults in memory */
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
 		   fd, 0);
 	if (map == MAP_FAILED)
