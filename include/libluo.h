@@ -354,6 +354,54 @@ int luo_ctx_opts_set_log(luo_ctx_opts_t *opts, luo_log_fn fn, void *userdata,
 			 int priority);
 
 /**
+ * DOC: Log messages
+ *
+ * With a log callback (luo_ctx_opts_set_log(), luo_ctx_set_log()) or
+ * LIBLUO_LOG=debug, libluo says at LOG_DEBUG what each call that changes
+ * state did (the session, the token, the result), and at LOG_ERR why a
+ * call failed and what to do.  The callback's function argument is the
+ * public function that was called ("luo_session_preserve_fd"), its file
+ * argument a source file's name.  The messages a person most often needs:
+ *
+ *  - "session "N": preserve fd F as T: No such file or directory: the
+ *    kernel preserves only memfds (shmem files, not MFD_HUGETLB ones)"
+ *    (luo_session_preserve_fd()): preserve a memfd holding the data
+ *    instead of the file itself.
+ *  - "... Device or resource busy: the file is preserved already, in this
+ *    or another session": a file can be in one session only.
+ *  - "session "N": Invalid argument: a session can be retrieved once per
+ *    boot, and this one was (by this or another process)"
+ *    (luo_session_retrieve()): take it from whoever retrieved it
+ *    (luo_session_send()), or keep the first handle.
+ *  - "session "N": No such file or directory: no incoming session of
+ *    that name: it was not held at the live update, or it was finished"
+ *    (luo_session_retrieve()): the holder closed it (or exited) before
+ *    the kexec; luo_ctx_foreach_incoming_session() lists what came.
+ *  - "... No such device: this handle is from before the live update:
+ *    close it and retrieve the session again": after a (simulated) kexec
+ *    the old handles are dead; luo_session_close() closes them without
+ *    LUO_SESSION_CLOSE_FORCE.
+ *  - "restore T: Device or resource busy: no live update to restore from
+ *    (the state is not UPDATED): luo_prepare() must run before the kexec"
+ *    (luo_fd_restore()).
+ *  - "/dev/liveupdate is single-open and pid P (comm) holds it: ..."
+ *    (luo_ctx_new()): one context per process, shared by its threads; or
+ *    have the holder hand sessions over, or close the device
+ *    (luo_ctx_close_device()).  The holder is named when /proc shows it.
+ *  - "preserve fd F as T: Too many open files: on the mainline ABI each
+ *    token of the original API takes a descriptor (a session of its own):
+ *    raise RLIMIT_NOFILE, or use sessions" (luo_fd_preserve()).
+ *  - "refusing to close session "N": it would unpreserve its files; pass
+ *    LUO_SESSION_CLOSE_FORCE to do it anyway" (luo_session_close()).
+ *  - "session "N": its record is unusable (...): its tokens are known only
+ *    once retrieved": the record of the previous boot is damaged or from
+ *    a newer libluo; the files are still there (retrieve them by token).
+ *  - "/dev/liveupdate: no such device: the kernel needs
+ *    CONFIG_LIVEUPDATE and the boot parameter liveupdate=on"
+ *    (luo_ctx_new()).
+ */
+
+/**
  * DOC: Context
  *
  * A context is a process's connection to the live update device,

@@ -3,8 +3,10 @@
  * The context: opening the device, detecting its ABI, sharing it between
  * threads, letting go of it (luo_ctx_close_device()) and freeing it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,45 +47,109 @@ static int detect_abi(luo_ctx_t *ctx, enum luo_abi wanted)
 		ctx->abi = LUO_ABI_MAINLINE;
 		return 0;
 	}
-	luoi_err(ctx, "%s speaks %s: is it a live update device?", ctx->device,
+	luoi_err(ctx, "luo_ctx_new", "%s speaks %s: is it a live update device?",
+		 ctx->device,
 		 wanted == LUO_ABI_AUTO	    ? "no known LUO ABI" :
 		 wanted == LUO_ABI_MAINLINE ? "not the mainline ABI" :
 					      "not the RFC ABI");
 	return -EPROTO;
 }
 
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+/*
+ * Who holds the device, from /proc: "pid N (comm)" into @buf, or false.
+ * Best effort, for the message only: other users' processes are not
+ * readable without privileges.
+ */
+static bool device_holder(const char *device, char *buf, size_t len)
+{
+	_cleanup_(closedirp) DIR *proc = opendir("/proc");
+	struct stat dev;
+	struct dirent *p;
+
+	if (!proc || stat(device, &dev) < 0 || !S_ISCHR(dev.st_mode))
+		return false;
+	while ((p = readdir(proc))) {
+		_cleanup_(closedirp) DIR *fds = NULL;
+		char path[64], comm[32] = "?";
+		struct dirent *f;
+		long pid;
+		FILE *cf;
+
+		pid = strtol(p->d_name, NULL, 10);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while ((f = readdir(fds))) {
+			struct stat st;
+
+			if (f->d_name[0] == '.' ||
+			    fstatat(dirfd(fds), f->d_name, &st, 0) < 0 ||
+			    !S_ISCHR(st.st_mode) || st.st_rdev != dev.st_rdev)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+			cf = fopen(path, "re");
+			if (cf) {
+				if (fgets(comm, sizeof(comm), cf))
+					comm[strcspn(comm, "\n")] = '\0';
+				fclose(cf);
+			}
+			snprintf(buf, len, "pid %ld (%s)", pid, comm);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void log_open_error(luo_ctx_t *ctx, int r)
 {
+	char holder[96];
+
 	switch (r) {
 	case -ENOENT:
 	case -ENODEV:
 	case -ENXIO:
-		luoi_err(ctx,
+		luoi_err(ctx, "luo_ctx_new",
 			 "%s: no such device: the kernel needs CONFIG_LIVEUPDATE "
 			 "and the boot parameter liveupdate=on",
 			 ctx->device);
 		break;
 	case -EBUSY:
-		luoi_err(ctx,
-			 "%s is single-open and another process (or context) "
-			 "holds it; share one luo_ctx_t between threads",
-			 ctx->device);
+		if (ctx->backend != &luoi_backend_kernel ||
+		    !device_holder(ctx->device, holder, sizeof(holder)))
+			snprintf(holder, sizeof(holder), "another process "
+				 "(or context)");
+		luoi_err(ctx, "luo_ctx_new",
+			 "%s is single-open and %s holds it: share one "
+			 "luo_ctx_t between threads, have the holder hand "
+			 "sessions over (luo_session_send()), or let it close "
+			 "the device (luo_ctx_close_device())",
+			 ctx->device, holder);
 		break;
 	case -EIO:
-		luoi_err(ctx,
+		luoi_err(ctx, "luo_ctx_new",
 			 "%s: the kernel failed to restore the previous "
 			 "kernel's live update state (see dmesg)",
 			 ctx->device);
 		break;
 	case -EACCES:
 	case -EPERM:
-		luoi_err(ctx,
+		luoi_err(ctx, "luo_ctx_new",
 			 "%s: permission denied: run as root or grant "
 			 "access to the device",
 			 ctx->device);
 		break;
 	default:
-		luoi_err(ctx, "cannot open %s: %s", ctx->device, strerror(-r));
+		luoi_err(ctx, "luo_ctx_new", "cannot open %s: %s",
+			 ctx->device, strerror(-r));
 	}
 }
 
@@ -180,7 +246,9 @@ LUOI_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 	r = detect_abi(ctx, opts ? opts->abi : LUO_ABI_AUTO);
 	if (r < 0)
 		return r;
-	luoi_dbg(ctx, "opened %s (%s backend, %s ABI)", ctx->device,
+	luoi_dbg(ctx, "luo_ctx_new", "opened %s (%s backend, %s ABI)",
+		 ctx->backend == &luoi_backend_kernel ? ctx->device :
+							 "the fake kernel",
 		 ctx->backend->ops->name,
 		 ctx->abi == LUO_ABI_RFC ? "RFC" : "mainline");
 	*ret = TAKE_PTR(ctx);
@@ -227,7 +295,9 @@ LUOI_EXPORT int luo_ctx_close_device(luo_ctx_t *ctx)
 	}
 	/* whatever close() says, the descriptor is gone */
 	luoi_ctx_close_fd(ctx, fd);
-	luoi_dbg(ctx, "closed %s; sessions stay", ctx->device);
+	luoi_dbg(ctx, "luo_ctx_close_device", "closed %s; sessions stay",
+		 ctx->backend == &luoi_backend_kernel ? ctx->device :
+							 "the fake kernel");
 	return 0;
 }
 

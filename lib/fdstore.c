@@ -127,7 +127,7 @@ LUOI_EXPORT int luo_session_from_fdstore(luo_ctx_t *ctx, const char *name,
 		return -EOPNOTSUPP;
 	fd = listen_fd_by_name(name);
 	if (fd < 0) {
-		luoi_dbg(ctx, "fd store: no descriptor named \"%s\": %s", name,
+		luoi_dbg(ctx, "luo_session_from_fdstore", "fd store: no descriptor named \"%s\": %s", name,
 			 strerror(-fd));
 		return fd;
 	}
@@ -138,11 +138,12 @@ LUOI_EXPORT int luo_session_from_fdstore(luo_ctx_t *ctx, const char *name,
 		unclaim(ctx, fd);
 		return -EBADF;
 	}
-	r = luoi_session_identify(ctx, fd, kname);
+	r = luoi_session_identify(ctx, fd, kname, "luo_session_from_fdstore");
 	if (r < 0) {
 		unclaim(ctx, fd);
 		if (r == -EINVAL) {
-			luoi_err(ctx, "fd store: \"%s\" (fd %d) is not a live "
+			luoi_err(ctx, "luo_session_from_fdstore",
+				 "fd store: \"%s\" (fd %d) is not a live "
 				      "update session", name, fd);
 			return -EMEDIUMTYPE;
 		}
@@ -169,12 +170,14 @@ LUOI_EXPORT int luo_session_from_fdstore(luo_ctx_t *ctx, const char *name,
 			return r;
 		}
 		if (r < 0)
-			luoi_err(ctx, "session \"%s\": its record is unusable "
+			luoi_err(ctx, "luo_session_from_fdstore",
+				 "session \"%s\": its record is unusable "
 				      "(%s): its tokens are known only once "
 				      "retrieved", s->name, strerror(-r));
 	}
 	luoi_ctx_ref(ctx);
-	luoi_dbg(ctx, "fd store: \"%s\" is %s session \"%s\" (fd %d)", name,
+	luoi_dbg(ctx, "luo_session_from_fdstore",
+		 "fd store: \"%s\" is %s session \"%s\" (fd %d)", name,
 		 s->dir == LUO_SESSION_INCOMING ? "incoming" : "outgoing",
 		 s->name, fd);
 	*ret = s;
@@ -251,7 +254,7 @@ LUOI_EXPORT int luo_session_fdstore_push(luo_session_t *session,
 		if (errno == EINTR)
 			continue;
 		r = -errno;
-		luoi_err(session->ctx,
+		luoi_err(session->ctx, "luo_session_fdstore_push",
 			 "session \"%s\": cannot hand it to the service "
 			 "manager's fd store at %s: %s",
 			 session->name, getenv("NOTIFY_SOCKET"), strerror(-r));
@@ -261,7 +264,8 @@ LUOI_EXPORT int luo_session_fdstore_push(luo_session_t *session,
 		LUOI_LOCK_GUARD(&session->lock);
 		session->sent = true;
 	}
-	luoi_dbg(session->ctx, "session \"%s\": stored as \"%s\" in the "
+	luoi_dbg(session->ctx, "luo_session_fdstore_push",
+		 "session \"%s\": stored as \"%s\" in the "
 		 "service manager's fd store", session->name, name);
 	return 0;
 }

@@ -39,16 +39,35 @@ void luoi_log_full(struct luoi_logger *l, int priority, const char *file,
 		   int line, const char *fn, const char *format, ...)
 	__attribute__((format(printf, 6, 7)));
 
-/* @ctx: anything with a struct luoi_logger named log (a luo_ctx_t). */
-#define luoi_log(ctx, prio, ...)                                          \
+/* The source file as the log callback gets it: its name, not the build's
+ * path to it. */
+#ifdef __FILE_NAME__
+#define LUOI_FILE __FILE_NAME__
+#else
+#define LUOI_FILE __FILE__
+#endif
+
+/*
+ * @ctx: anything with a struct luoi_logger named log (a luo_ctx_t).
+ * @api: the public function the message is about ("luo_session_create"),
+ * which is what the callback is told as the function: a user knows the
+ * function they called, not libluo's internal ones.
+ */
+#define luoi_log(ctx, prio, api, ...)                                     \
 	do {                                                              \
 		if (atomic_load_explicit(&(ctx)->log.priority,            \
 					 memory_order_relaxed) >= (prio))  \
-			luoi_log_full(&(ctx)->log, (prio), __FILE__,      \
-				      __LINE__, __func__, __VA_ARGS__);   \
+			luoi_log_full(&(ctx)->log, (prio), LUOI_FILE,     \
+				      __LINE__, (api), __VA_ARGS__);      \
 	} while (0)
-#define luoi_err(ctx, ...) luoi_log(ctx, LOG_ERR, __VA_ARGS__)
-#define luoi_info(ctx, ...) luoi_log(ctx, LOG_INFO, __VA_ARGS__)
-#define luoi_dbg(ctx, ...) luoi_log(ctx, LOG_DEBUG, __VA_ARGS__)
+/* "" for NULL, for optional parts of a message */
+static inline const char *luoi_strempty(const char *s)
+{
+	return s ? s : "";
+}
+
+#define luoi_err(ctx, api, ...) luoi_log(ctx, LOG_ERR, api, __VA_ARGS__)
+#define luoi_info(ctx, api, ...) luoi_log(ctx, LOG_INFO, api, __VA_ARGS__)
+#define luoi_dbg(ctx, api, ...) luoi_log(ctx, LOG_DEBUG, api, __VA_ARGS__)
 
 #endif /* LUOI_LOG_H */

@@ -57,7 +57,8 @@ enum luo_session_direction luoi_session_probe_direction(struct luo_backend *b,
 		       LUO_SESSION_OUTGOING;
 }
 
-int luoi_session_identify(luo_ctx_t *ctx, int fd, char name[LUO_K_NAME_LEN])
+int luoi_session_identify(luo_ctx_t *ctx, int fd, char name[LUO_K_NAME_LEN],
+			  const char *api)
 {
 	struct luo_backend *b = ctx->backend;
 	int r;
@@ -67,7 +68,7 @@ int luoi_session_identify(luo_ctx_t *ctx, int fd, char name[LUO_K_NAME_LEN])
 	else
 		r = luoi_req_get_name(b, fd, name);
 	if (r == -ENOTTY || r == -EINVAL) {
-		luoi_dbg(ctx, "fd %d is not a live update session of this "
+		luoi_dbg(ctx, api, "fd %d is not a live update session of this "
 			      "kernel", fd);
 		return -EINVAL;
 	}
@@ -91,7 +92,7 @@ static int handoff_supported(luo_ctx_t *ctx)
 
 /* Fill a handle allocated before around an identified session @fd. */
 static luo_session_t *adopt_into(luo_ctx_t *ctx, struct luo_session *s, int fd,
-				 const char *name,
+				 const char *name, const char *api,
 				 enum luo_session_direction dir)
 {
 	size_t len = strnlen(name, sizeof(s->name) - 1);
@@ -107,7 +108,7 @@ static luo_session_t *adopt_into(luo_ctx_t *ctx, struct luo_session *s, int fd,
 		int r = luoi_session_load_record(s);
 
 		if (r < 0)
-			luoi_err(ctx, "session \"%s\": its record is unusable "
+			luoi_err(ctx, api, "session \"%s\": its record is unusable "
 				      "(%s): its tokens are known only once "
 				      "retrieved", s->name, strerror(-r));
 	}
@@ -128,14 +129,14 @@ LUOI_EXPORT int luo_session_adopt_fd(luo_ctx_t *ctx, int fd,
 		return -EINVAL;
 	if (fd_lent(ctx, fd))
 		return -EBUSY; /* a handle owns it: dup it first */
-	r = luoi_session_identify(ctx, fd, name);
+	r = luoi_session_identify(ctx, fd, name, "luo_session_adopt_fd");
 	if (r < 0)
 		return r;
 	/* allocated before the probe, so no failure can follow it */
 	s = luoi_session_new(ctx, -1, name, LUO_SESSION_OUTGOING);
 	if (!s)
 		return -ENOMEM; /* @fd stays the caller's */
-	*ret = adopt_into(ctx, s, fd, name,
+	*ret = adopt_into(ctx, s, fd, name, "luo_session_adopt_fd",
 			  luoi_session_probe_direction(ctx->backend, fd));
 	return 0;
 }
@@ -385,7 +386,7 @@ LUOI_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
 		}
 	}
 
-	r = luoi_session_identify(ctx, fd, name);
+	r = luoi_session_identify(ctx, fd, name, "luo_session_recv");
 	if (r == -EINVAL || r == -EBADF) {
 		luoi_close_keep_errno(fd); /* not ours to keep */
 		luoi_session_free(s);
@@ -400,6 +401,6 @@ LUOI_EXPORT int luo_session_recv(luo_ctx_t *ctx, int sock, luo_session_t **ret)
 	}
 	if (!dir)
 		dir = luoi_session_probe_direction(ctx->backend, fd);
-	*ret = adopt_into(ctx, s, fd, name, dir);
+	*ret = adopt_into(ctx, s, fd, name, "luo_session_recv", dir);
 	return 0;
 }

@@ -86,7 +86,7 @@ static int index_create(luo_ctx_t *ctx, struct luo_session **ret)
 	return r;
 }
 
-int luoi_index_reserve(luo_ctx_t *ctx, size_t name_len,
+int luoi_index_reserve(luo_ctx_t *ctx, const char *api, size_t name_len,
 		       struct luoi_record_res *res)
 {
 	struct luoi_index *ix = index_get(ctx);
@@ -106,7 +106,7 @@ int luoi_index_reserve(luo_ctx_t *ctx, size_t name_len,
 		pthread_cond_broadcast(&ix->changed);
 		if (r < 0) {
 			ix->out_state = LUOI_INDEX_NONE; /* the next create retries */
-			luoi_err(ctx, "cannot create the session index: %s",
+			luoi_err(ctx, api, "cannot create the session index: %s",
 				 strerror(-r));
 			return r;
 		}
@@ -114,7 +114,7 @@ int luoi_index_reserve(luo_ctx_t *ctx, size_t name_len,
 		luoi_record_writer_init(&ix->writer, LUOI_RECORD_INDEX,
 					ctx->backend, s->fd);
 		ix->out_state = LUOI_INDEX_READY;
-		luoi_dbg(ctx, "session index is \"%s\"", s->name);
+		luoi_dbg(ctx, api, "session index is \"%s\"", s->name);
 	}
 	return luoi_record_reserve(&ix->writer, &ix->lock,
 				   luoi_record_entry_size(LUOI_RECORD_NAME,
@@ -293,7 +293,8 @@ LUOI_EXPORT int luo_ctx_foreach_incoming_session(luo_ctx_t *ctx,
 			luoi_mutex_unlock(&ix->lock);
 			name_list_free(&names);
 			if (r == -EBUSY)
-				luoi_dbg(ctx, "the session index of this boot "
+				luoi_dbg(ctx, "luo_ctx_foreach_incoming_session",
+					 "the session index of this boot "
 					      "is held by another context");
 			return r;
 		}
@@ -304,7 +305,8 @@ LUOI_EXPORT int luo_ctx_foreach_incoming_session(luo_ctx_t *ctx,
 			ix->n_names = names.n;
 		} else {
 			name_list_free(&names);
-			luoi_err(ctx, "the session index of the previous boot "
+			luoi_err(ctx, "luo_ctx_foreach_incoming_session",
+				 "the session index of the previous boot "
 				      "is unusable: %s", strerror(-r));
 		}
 	}

@@ -142,6 +142,87 @@ static bool name_reserved(const char *name, size_t len)
 		      sizeof(LUO_RESERVED_PREFIX) - 1) == 0;
 }
 
+/* What to do about a failed request on a session, where libluo knows;
+ * @enoent: the meaning of ENOENT for this request.  NULL: no hint. */
+static const char *request_hint(int r, const char *enoent)
+{
+	switch (-r) {
+	case ENODEV:
+		return "this handle is from before the live update: close it "
+		       "and retrieve the session again";
+	case ENOENT:
+		return enoent;
+	case EBUSY:
+		return "the kernel is still using files of the session: try "
+		       "again";
+	default:
+		return NULL;
+	}
+}
+
+static const char *open_hint(int r, enum luo_session_direction dir)
+{
+	switch (-r) {
+	case EINVAL:
+		return dir == LUO_SESSION_INCOMING ?
+			       "a session can be retrieved once per boot, and "
+			       "this one was (by this or another process)" :
+			       NULL;
+	case ENOENT:
+		return "no incoming session of that name: it was not held "
+		       "at the live update, or it was finished";
+	case EEXIST:
+		return "an outgoing session of that name exists already";
+	case ENODEV:
+		return "the context does not hold the device";
+	case EMFILE:
+		return "no descriptor left: raise RLIMIT_NOFILE";
+	default:
+		return NULL;
+	}
+}
+
+static void log_preserve(struct luo_session *s, const char *api, int fd,
+			 uint64_t token, const char *label, int r)
+{
+	const char *hint = NULL;
+
+	if (r == 0) {
+		luoi_dbg(s->ctx, api, "session \"%s\": fd %d preserved as %#"
+			 PRIx64 "%s%s%s", s->name, fd, token,
+			 label ? " \"" : "", luoi_strempty(label),
+			 label ? "\"" : "");
+		return;
+	}
+	switch (-r) {
+	case ENOENT:
+		hint = "the kernel preserves only memfds (shmem files, not "
+		       "MFD_HUGETLB ones)";
+		break;
+	case EBUSY:
+		hint = "the file is preserved already, in this or another "
+		       "session";
+		break;
+	case EEXIST:
+		hint = label ? "the session holds this token, or this label, "
+			       "already" :
+			       "the session holds this token already";
+		break;
+	case ENOSPC:
+		hint = "the session (or its record) is full";
+		break;
+	case EMFILE:
+		hint = "no descriptor left to make the record's next segment: "
+		       "raise RLIMIT_NOFILE";
+		break;
+	default:
+		hint = request_hint(r, NULL);
+	}
+	luoi_err(s->ctx, api, "session \"%s\": preserve fd %d as %#" PRIx64
+		 ": %s%s%s", s->name, fd, token, strerror(-r), hint ? ": " : "",
+		 luoi_strempty(hint));
+}
+
 /* Create a session and record its name in the context's index. */
 static int create_indexed(luo_ctx_t *ctx, const char *name, size_t len,
 			  struct luo_session **ret)
@@ -152,7 +233,7 @@ static int create_indexed(luo_ctx_t *ctx, const char *name, size_t len,
 	/* the device first: a context without it fails as before */
 	if (atomic_load(&ctx->dev_fd) < 0)
 		return -ENODEV;
-	r = luoi_index_reserve(ctx, len, &res);
+	r = luoi_index_reserve(ctx, "luo_session_create", len, &res);
 	if (r < 0)
 		return r;
 	r = luoi_session_open(ctx, name, LUO_SESSION_OUTGOING, ret);
@@ -168,7 +249,8 @@ static int create_indexed(luo_ctx_t *ctx, const char *name, size_t len,
 static int open_public(luo_ctx_t *ctx, const char *name,
 		       enum luo_session_direction dir, luo_session_t **ret)
 {
-	const char *what = dir == LUO_SESSION_OUTGOING ? "create" : "retrieve";
+	const char *api = dir == LUO_SESSION_OUTGOING ? "luo_session_create" :
+							"luo_session_retrieve";
 	struct luo_session *s;
 	int len, r;
 
@@ -187,20 +269,25 @@ static int open_public(luo_ctx_t *ctx, const char *name,
 	else
 		r = luoi_session_open(ctx, name, dir, &s);
 	if (r < 0) {
-		luoi_dbg(ctx, "%s session \"%s\": %s", what, name,
-			 strerror(-r));
+		const char *hint = open_hint(r, dir);
+
+		luoi_err(ctx, api, "session \"%s\": %s%s%s", name, strerror(-r),
+			 hint ? ": " : "", luoi_strempty(hint));
 		return r;
 	}
 	if (dir == LUO_SESSION_INCOMING) {
 		r = luoi_session_load_record(s);
 		/* the session is ours now: dropping it would finish it */
 		if (r < 0)
-			luoi_err(ctx, "session \"%s\": its record is unusable "
-				      "(%s): its tokens are known only once "
-				      "retrieved", name, strerror(-r));
+			luoi_err(ctx, api, "session \"%s\": its record is "
+				 "unusable (%s): its tokens are known only "
+				 "once retrieved", name, strerror(-r));
 	}
 	luoi_ctx_ref(ctx);
-	luoi_dbg(ctx, "%s session \"%s\": fd %d", what, name, s->fd);
+	luoi_dbg(ctx, api, "session \"%s\": %s, fd %d%s", name,
+		 dir == LUO_SESSION_OUTGOING ? "created" : "retrieved", s->fd,
+		 dir == LUO_SESSION_INCOMING && luoi_token_table_count(&s->tokens) ?
+			 ", its record lists its tokens" : "");
 	*ret = s;
 	return 0;
 }
@@ -276,7 +363,7 @@ fail_token:
 }
 
 static int preserve(struct luo_session *s, int fd, uint64_t token,
-		    const char *label)
+		    const char *label, const char *api)
 {
 	struct luoi_record_seg *retired;
 	struct luoi_record_res res;
@@ -301,8 +388,7 @@ static int preserve(struct luo_session *s, int fd, uint64_t token,
 	r = preserve_reserve(s, token, label, label_len, &label_id, &res);
 	luoi_mutex_unlock(&s->lock);
 	if (r < 0) {
-		luoi_dbg(s->ctx, "session \"%s\": preserve fd %d as %#" PRIx64
-			 ": %s", s->name, fd, token, strerror(-r));
+		log_preserve(s, api, fd, token, label, r);
 		return r;
 	}
 	r = luoi_req_preserve_fd(s->ctx->backend, s->fd, fd, token);
@@ -332,24 +418,22 @@ static int preserve(struct luo_session *s, int fd, uint64_t token,
 	retired = res.seg ? luoi_record_take_retired(s->record) : NULL;
 	luoi_mutex_unlock(&s->lock);
 	luoi_record_retire(retired);
-	if (r < 0)
-		luoi_dbg(s->ctx,
-			 "session \"%s\": preserve fd %d as %#" PRIx64 ": %s",
-			 s->name, fd, token, strerror(-r));
+	log_preserve(s, api, fd, token, label, r);
 	return r;
 }
 
 LUOI_EXPORT int luo_session_preserve_fd(luo_session_t *session, int fd,
 					uint64_t token)
 {
-	return preserve(session, fd, token, NULL);
+	return preserve(session, fd, token, NULL, "luo_session_preserve_fd");
 }
 
 LUOI_EXPORT int luo_session_preserve_fd_labeled(luo_session_t *session, int fd,
 						uint64_t token,
 						const char *label)
 {
-	return preserve(session, fd, token, label);
+	return preserve(session, fd, token, label,
+			"luo_session_preserve_fd_labeled");
 }
 
 LUOI_EXPORT int luo_session_retrieve_fd(luo_session_t *session, uint64_t token,
@@ -365,10 +449,20 @@ LUOI_EXPORT int luo_session_retrieve_fd(luo_session_t *session, uint64_t token,
 	r = luoi_req_retrieve_fd(session->ctx->backend, session->fd, token,
 				 &newfd);
 	if (r < 0) {
-		luoi_dbg(session->ctx, "session \"%s\": retrieve %#" PRIx64
-			 ": %s", session->name, token, strerror(-r));
+		const char *hint = request_hint(r, "no file under this token "
+						   "in the session (never "
+						   "preserved, or the session "
+						   "was finished)");
+
+		luoi_err(session->ctx, "luo_session_retrieve_fd",
+			 "session \"%s\": token %#" PRIx64 ": %s%s%s",
+			 session->name, token, strerror(-r), hint ? ": " : "",
+			 luoi_strempty(hint));
 		return r;
 	}
+	luoi_dbg(session->ctx, "luo_session_retrieve_fd",
+		 "session \"%s\": token %#" PRIx64 " retrieved, fd %d",
+		 session->name, token, newfd);
 	{
 		LUOI_LOCK_GUARD(&session->lock);
 
@@ -488,10 +582,15 @@ LUOI_EXPORT int luo_session_finish(luo_session_t *session)
 		return -EINVAL;
 	r = luoi_req_finish(session->ctx->backend, session->fd);
 	if (r < 0) {
-		luoi_dbg(session->ctx, "session \"%s\": finish: %s",
-			 session->name, strerror(-r));
+		const char *hint = request_hint(r, NULL);
+
+		luoi_err(session->ctx, "luo_session_finish",
+			 "session \"%s\": %s%s%s", session->name, strerror(-r),
+			 hint ? ": " : "", luoi_strempty(hint));
 		return r;
 	}
+	luoi_dbg(session->ctx, "luo_session_finish", "session \"%s\": finished",
+		 session->name);
 	LUOI_LOCK_GUARD(&session->lock);
 	session->finished = true;
 	return 0;
@@ -599,7 +698,7 @@ LUOI_EXPORT int luo_session_close(luo_session_t *session, unsigned int flags)
 	}
 	if (!(flags & LUO_SESSION_CLOSE_FORCE) && close_may_lose(session) &&
 	    !session_dead(session)) {
-		luoi_dbg(ctx,
+		luoi_err(ctx, "luo_session_close",
 			 "refusing to close session \"%s\": it would %s; pass "
 			 "LUO_SESSION_CLOSE_FORCE to do it anyway",
 			 session->name,
@@ -608,6 +707,8 @@ LUOI_EXPORT int luo_session_close(luo_session_t *session, unsigned int flags)
 				 "finish it and discard what was not retrieved");
 		return -EBUSY;
 	}
+	luoi_dbg(ctx, "luo_session_close", "session \"%s\": closed%s",
+		 session->name, flags & LUO_SESSION_CLOSE_FORCE ? " (forced)" : "");
 	/* no other thread may use the handle any more (see the header):
 	 * nothing to detach, close outside any lock */
 	if (closing_ends_session(session)) {
@@ -618,7 +719,7 @@ LUOI_EXPORT int luo_session_close(luo_session_t *session, unsigned int flags)
 		/* closed first, then said: a live update in between lists a
 		 * session that is gone, never hides one that is there */
 		memcpy(name, session->name, sizeof(name));
-		r = luoi_index_reserve(ctx, len, &res);
+		r = luoi_index_reserve(ctx, "luo_session_close", len, &res);
 		luoi_session_free(session);
 		if (r == 0)
 			luoi_index_commit(ctx, &res, LUOI_RECORD_NAME_GONE,

@@ -70,13 +70,15 @@ enum luo_session_direction luoi_session_probe_direction(struct luo_backend *b,
 							int fd);
 
 /* Is @fd a session of @ctx's kernel?  0 and its name, or -EINVAL (it is
- * not), -EBADF, or a transient error (session-handoff.c). */
-int luoi_session_identify(luo_ctx_t *ctx, int fd, char name[LUO_K_NAME_LEN]);
+ * not), -EBADF, or a transient error (session-handoff.c).  @api: the
+ * public function asking, for the log. */
+int luoi_session_identify(luo_ctx_t *ctx, int fd, char name[LUO_K_NAME_LEN],
+			  const char *api);
 
 /* The context's index of the sessions it creates (session-index.c). */
 /* Before luo_session_create() asks the kernel: make the index if needed
  * and reserve room for a @name entry.  0 or a negative errno. */
-int luoi_index_reserve(luo_ctx_t *ctx, size_t name_len,
+int luoi_index_reserve(luo_ctx_t *ctx, const char *api, size_t name_len,
 		       struct luoi_record_res *res);
 /* After: the kernel created the session (record it) or refused. */
 void luoi_index_commit(luo_ctx_t *ctx, struct luoi_record_res *res,

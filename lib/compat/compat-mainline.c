@@ -176,7 +176,7 @@ static int load_manifest(luo_ctx_t *ctx, struct luoi_compat *c)
  * transiently (-ENOMEM, -EMFILE): then the next call tries again, since the
  * kernel hands out the manifest file as often as asked.
  */
-static int probe(luo_ctx_t *ctx)
+static int probe(luo_ctx_t *ctx, const char *api)
 {
 	struct luoi_compat *c = ctx->compat;
 	struct luo_session *s;
@@ -193,7 +193,7 @@ static int probe(luo_ctx_t *ctx)
 			return 0;
 		}
 		if (r < 0) {
-			luoi_err(ctx, "cannot retrieve the libluo manifest: %s",
+			luoi_err(ctx, api, "cannot retrieve the libluo manifest: %s",
 				 strerror(-r));
 			return r;
 		}
@@ -205,14 +205,14 @@ static int probe(luo_ctx_t *ctx)
 
 	r = load_manifest(ctx, c);
 	if (r == -EPROTONOSUPPORT) {
-		luoi_err(ctx, "the libluo manifest was written by a newer "
+		luoi_err(ctx, api, "the libluo manifest was written by a newer "
 			      "libluo in a format this one cannot read; "
 			      "luo_finish() still ends the update");
 	} else if (r == -EBADMSG || r == -ENOENT) {
-		luoi_err(ctx, "the libluo manifest is unusable: %s",
+		luoi_err(ctx, api, "the libluo manifest is unusable: %s",
 			 strerror(-r));
 	} else if (r < 0) {
-		luoi_err(ctx, "cannot read the libluo manifest: %s",
+		luoi_err(ctx, api, "cannot read the libluo manifest: %s",
 			 strerror(-r));
 		return r; /* transient: try again next time */
 	}
@@ -223,12 +223,12 @@ static int probe(luo_ctx_t *ctx)
 		c->probed = true;
 	}
 	if (r == 0)
-		luoi_dbg(ctx, "live update found: %d token(s) came from the "
+		luoi_dbg(ctx, api, "live update found: %d token(s) came from the "
 			      "previous kernel", luo_token_count(ctx));
 	return r;
 }
 
-static int ensure_probed(luo_ctx_t *ctx)
+static int ensure_probed(luo_ctx_t *ctx, const char *api)
 {
 	struct luoi_compat *c = ctx->compat;
 	int r;
@@ -239,7 +239,7 @@ static int ensure_probed(luo_ctx_t *ctx)
 			return 0;
 	}
 	luoi_compat_begin_exclusive(c);
-	r = probe(ctx);
+	r = probe(ctx, api);
 	luoi_compat_end_exclusive(c);
 	return r;
 }
@@ -248,7 +248,7 @@ static int ensure_probed(luo_ctx_t *ctx)
 
 static int mainline_get_state(luo_ctx_t *ctx, enum luo_state *state)
 {
-	int r = ensure_probed(ctx);
+	int r = ensure_probed(ctx, "luo_get_state");
 
 	if (r < 0)
 		return r;
@@ -292,7 +292,7 @@ static int mainline_preserve(luo_ctx_t *ctx, int fd, uint64_t token)
 	 * the session into itself */
 	if (fcntl(fd, F_GETFD) < 0)
 		return -errno;
-	r = ensure_probed(ctx);
+	r = ensure_probed(ctx, "luo_fd_preserve");
 	if (r < 0)
 		return r;
 	luoi_compat_begin_shared(c);
@@ -320,9 +320,7 @@ static int mainline_preserve(luo_ctx_t *ctx, int fd, uint64_t token)
 		luoi_token_table_abort(&c->tokens, token);
 	}
 	luoi_compat_cancel_shared(c);
-	if (r < 0)
-		luoi_dbg(ctx, "preserve fd %d as %#" PRIx64 ": %s", fd, token,
-			 strerror(-r));
+	luoi_compat_log_preserve(ctx, fd, token, r);
 	return r;
 }
 
@@ -386,7 +384,7 @@ static int mainline_restore(luo_ctx_t *ctx, uint64_t token, int *fd)
 	struct luo_session *s;
 	int newfd = -1, r;
 
-	r = ensure_probed(ctx);
+	r = ensure_probed(ctx, "luo_fd_restore");
 	if (r < 0)
 		return r;
 	luoi_compat_begin_shared(c);
@@ -399,7 +397,7 @@ static int mainline_restore(luo_ctx_t *ctx, uint64_t token, int *fd)
 		r = -ENOMEM;
 	if (r < 0) {
 		luoi_compat_cancel_shared(c);
-		luoi_dbg(ctx, "restore %#" PRIx64 ": %s", token, strerror(-r));
+		luoi_compat_log_restore(ctx, token, r);
 		return r;
 	}
 	luoi_mutex_unlock(&c->lock);
@@ -413,10 +411,9 @@ static int mainline_restore(luo_ctx_t *ctx, uint64_t token, int *fd)
 	if (r == 0)
 		luoi_token_table_set(&c->tokens, token, LUO_TOKEN_RESTORED);
 	luoi_compat_cancel_shared(c);
-	if (r < 0) {
-		luoi_dbg(ctx, "restore %#" PRIx64 ": %s", token, strerror(-r));
+	luoi_compat_log_restore(ctx, token, r);
+	if (r < 0)
 		return r;
-	}
 	*fd = newfd;
 	return 0;
 }
@@ -496,7 +493,7 @@ static int mainline_prepare(luo_ctx_t *ctx)
 	int r;
 
 	luoi_compat_begin_exclusive(c);
-	r = probe(ctx);
+	r = probe(ctx, "luo_prepare");
 	if (r == 0 && c->state != LUO_STATE_NORMAL)
 		r = -EINVAL;
 	if (r == 0)
@@ -584,7 +581,7 @@ static int finish_all(luo_ctx_t *ctx)
 	size_t n, i;
 	int r;
 
-	r = probe(ctx);
+	r = probe(ctx, "luo_finish");
 	if (r < 0)
 		return r;
 	{
@@ -640,9 +637,9 @@ static void mainline_release(luo_ctx_t *ctx)
 
 /* The bookkeeping lists what came from the previous kernel without an
  * unrelated call having loaded the manifest first. */
-static int mainline_load(luo_ctx_t *ctx)
+static int mainline_load(luo_ctx_t *ctx, const char *api)
 {
-	return ensure_probed(ctx);
+	return ensure_probed(ctx, api);
 }
 
 const struct luoi_compat_ops luoi_compat_mainline_ops = {

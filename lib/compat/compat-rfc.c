@@ -59,9 +59,7 @@ static int rfc_preserve(luo_ctx_t *ctx, int fd, uint64_t token)
 	else
 		luoi_token_table_abort(&c->tokens, token);
 	luoi_compat_cancel_shared(c);
-	if (r < 0)
-		luoi_dbg(ctx, "preserve fd %d as %#" PRIx64 ": %s", fd, token,
-			 strerror(-r));
+	luoi_compat_log_preserve(ctx, fd, token, r);
 	return r;
 }
 
@@ -127,7 +125,7 @@ static int rfc_restore(luo_ctx_t *ctx, uint64_t token, int *fd)
 	luoi_compat_cancel_shared(c);
 	if (r < 0) {
 		luoi_close_keep_errno(newfd);
-		luoi_dbg(ctx, "restore %#" PRIx64 ": %s", token, strerror(-r));
+		luoi_compat_log_restore(ctx, token, r);
 		return r;
 	}
 	*fd = newfd;

@@ -5,7 +5,9 @@
  * no device and work on any context.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compat.h"
 #include "log.h"
@@ -124,6 +126,67 @@ static int compat_enter(luo_ctx_t *ctx)
 	return compat_get(ctx, &c);
 }
 
+void luoi_compat_log_preserve(luo_ctx_t *ctx, int fd, uint64_t token, int r)
+{
+	const char *hint = NULL;
+
+	if (r == 0) {
+		luoi_dbg(ctx, "luo_fd_preserve", "fd %d preserved as %#" PRIx64,
+			 fd, token);
+		return;
+	}
+	switch (-r) {
+	case EMFILE:
+		hint = "on the mainline ABI each token of the original API "
+		       "takes a descriptor (a session of its own): raise "
+		       "RLIMIT_NOFILE, or use sessions";
+		break;
+	case ENOENT:
+		hint = "the kernel preserves only memfds (shmem files, not "
+		       "MFD_HUGETLB ones)";
+		break;
+	case EBUSY:
+		hint = "the file is preserved already, or luo_prepare() was "
+		       "called (luo_cancel() reopens)";
+		break;
+	case EEXIST:
+		hint = "the token is in use, or came from the previous kernel "
+		       "and is not finished";
+		break;
+	case ENODEV:
+		hint = "the context has no device (closed, or from before the "
+		       "live update)";
+		break;
+	}
+	luoi_err(ctx, "luo_fd_preserve", "preserve fd %d as %#" PRIx64 ": %s%s%s",
+		 fd, token, strerror(-r), hint ? ": " : "", luoi_strempty(hint));
+}
+
+void luoi_compat_log_restore(luo_ctx_t *ctx, uint64_t token, int r)
+{
+	const char *hint = NULL;
+
+	if (r == 0) {
+		luoi_dbg(ctx, "luo_fd_restore", "token %#" PRIx64 " restored",
+			 token);
+		return;
+	}
+	switch (-r) {
+	case EBUSY:
+		hint = "no live update to restore from (the state is not "
+		       "UPDATED): luo_prepare() must run before the kexec";
+		break;
+	case ENOENT:
+		hint = "the previous kernel did not carry this token";
+		break;
+	case EMFILE:
+		hint = "no descriptor left: raise RLIMIT_NOFILE";
+		break;
+	}
+	luoi_err(ctx, "luo_fd_restore", "restore %#" PRIx64 ": %s%s%s", token,
+		 strerror(-r), hint ? ": " : "", luoi_strempty(hint));
+}
+
 LUOI_EXPORT int luo_get_state(luo_ctx_t *ctx, enum luo_state *state)
 {
 	int r = compat_enter(ctx);
@@ -207,7 +270,8 @@ LUOI_EXPORT const char *luo_state_to_string(enum luo_state state)
  * (a context that never had the device), after learning what the last
  * kernel left when the device is there.
  */
-static int tokens_enter(luo_ctx_t *ctx, struct luoi_compat **ret)
+static int tokens_enter(luo_ctx_t *ctx, const char *api,
+			struct luoi_compat **ret)
 {
 	struct luoi_compat *c;
 	int r;
@@ -228,7 +292,7 @@ static int tokens_enter(luo_ctx_t *ctx, struct luoi_compat **ret)
 	 * call, and the next one tries again.
 	 */
 	if (c->ops->load) {
-		r = c->ops->load(ctx);
+		r = c->ops->load(ctx, api);
 		if (r < 0 && r != -EINVAL && r != -ENODEV && r != -ENOENT &&
 		    r != -EBADMSG && r != -EPROTONOSUPPORT)
 			return r;
@@ -247,7 +311,7 @@ LUOI_EXPORT int luo_token_lookup(luo_ctx_t *ctx, uint64_t token,
 		return r;
 	if (!state)
 		return -EINVAL;
-	r = tokens_enter(ctx, &c);
+	r = tokens_enter(ctx, "luo_token_lookup", &c);
 	if (r < 0)
 		return r;
 	if (!c)
@@ -263,7 +327,7 @@ LUOI_EXPORT int luo_token_count(luo_ctx_t *ctx)
 
 	if (r < 0)
 		return r;
-	r = tokens_enter(ctx, &c);
+	r = tokens_enter(ctx, "luo_token_count", &c);
 	if (r < 0)
 		return r;
 	if (!c)
@@ -282,7 +346,7 @@ LUOI_EXPORT int luo_token_foreach(luo_ctx_t *ctx, luo_token_fn fn,
 		return r;
 	if (!fn)
 		return -EINVAL;
-	r = tokens_enter(ctx, &c);
+	r = tokens_enter(ctx, "luo_token_foreach", &c);
 	if (r < 0)
 		return r;
 	if (!c)

@@ -36,7 +36,7 @@ struct luoi_compat_ops {
 	/* each returns 0 or a negative errno and runs without c->lock */
 	/* before the bookkeeping is read: learn what the last kernel left
 	 * (NULL: nothing to learn) */
-	int (*load)(luo_ctx_t *ctx);
+	int (*load)(luo_ctx_t *ctx, const char *api); /* @api: for the log */
 	int (*get_state)(luo_ctx_t *ctx, enum luo_state *state);
 	int (*preserve)(luo_ctx_t *ctx, int fd, uint64_t token);
 	int (*unpreserve)(luo_ctx_t *ctx, uint64_t token);
@@ -75,6 +75,11 @@ struct luoi_compat {
  * with c->lock HELD and in_flight counted; the caller checks what it must,
  * then either calls cancel_shared() (still locked; unlocks) or unlocks and
  * later end_shared().  begin/end_exclusive() return with c->lock NOT held. */
+/* The log of luo_fd_preserve() and luo_fd_restore(): the result (@r), at
+ * LOG_DEBUG on success, at LOG_ERR with what to do on failure. */
+void luoi_compat_log_preserve(luo_ctx_t *ctx, int fd, uint64_t token, int r);
+void luoi_compat_log_restore(luo_ctx_t *ctx, uint64_t token, int r);
+
 void luoi_compat_begin_shared(struct luoi_compat *c);
 void luoi_compat_cancel_shared(struct luoi_compat *c);
 void luoi_compat_end_shared(struct luoi_compat *c);
