@@ -44,7 +44,8 @@ case " ${modes[*]} " in *" fuzz "*) groups+=(fuzz) ;; esac
 # Called as `run_mode M || status=1`, where set -e does not apply: every
 # step's status is collected explicitly.
 run_mode() {
-	local mode=$1 dir=$root/$1 args=() suites=() rc=0
+	# both libraries, so that the static archives are checked too
+	local mode=$1 dir=$root/$1 args=(-Ddefault_library=both) suites=() rc=0
 	case "$mode" in
 	plain)
 		[ $vm -eq 0 ] || args+=(-Dvm_tests=enabled)
