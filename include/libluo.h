@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libluo-version.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -66,6 +68,35 @@ extern "C" {
  * - libluo is silent unless asked to log: see luo_ctx_opts_set_log() and
  *   the LIBLUO_LOG environment variable.
  */
+
+/**
+ * DOC: Version
+ *
+ * <libluo.h> includes <libluo-version.h>, which defines the version of the
+ * headers a program is compiled with: LIBLUO_VERSION_MAJOR,
+ * LIBLUO_VERSION_MINOR, LIBLUO_VERSION_MICRO, LIBLUO_VERSION_STRING and
+ * LIBLUO_VERSION_NUMBER, with LIBLUO_VERSION_NUMBER_OF() to compare.
+ * luo_version() tells the version of the library the program runs with,
+ * which is the same or newer: libluo.so.1 only ever adds functions (each
+ * in a new symbol version), it never changes or removes one.
+ */
+
+/**
+ * luo_version() - the version of the libluo library in use
+ *
+ * The version of the library the program is running with, which may be
+ * newer than the headers it was compiled with (LIBLUO_VERSION_NUMBER).
+ * A program that needs a function added in a later minor version can
+ * compare, for example luo_version() >= LIBLUO_VERSION_NUMBER_OF(1, 1, 0).
+ *
+ * Return: the version as one number, MAJOR * 10000 + MINOR * 100 + MICRO
+ * (10100 for 1.1.0); never fails.
+ *
+ * Errors: none.
+ *
+ * Thread-safety: safe.
+ */
+int luo_version(void);
 
 /** A connection to /dev/liveupdate (or to a fake kernel); reference-counted. */
 typedef struct luo_ctx luo_ctx_t;

@@ -4,12 +4,15 @@
 # Install what building and testing libluo needs on Debian 12 / Ubuntu,
 # skipping what is already there.  Groups:
 #   build  compiler, meson, ninja, pkg-config       (always)
-#   test   python3, g++, groff and binutils for the checks (default on;
-#          the C suites need nothing more: tests/harness is ours)
+#   test   python3, g++, groff and binutils for the checks, abigail-tools
+#          for the ABI guard (default on; the C suites need nothing more:
+#          tests/harness is ours)
 #   vm     QEMU, busybox and the kernel build tools  (meson test --suite vm)
 #   fuzz   clang 14 with its sanitizer and libFuzzer runtimes, and
 #          llvm-symbolizer for the reports  (-Dfuzz=true, run-tests --fuzz)
-# Usage: scripts/install-deps.sh [build] [test] [vm] [fuzz]
+#   deb    debhelper, dpkg-dev and lintian, and the Build-Depends of
+#          debian/control  (dpkg-buildpackage, run-tests --deb)
+# Usage: scripts/install-deps.sh [build] [test] [vm] [fuzz] [deb]
 #        (default: build test)
 set -euo pipefail
 
@@ -20,11 +23,13 @@ pkgs=()
 for g in "${groups[@]}"; do
 	case "$g" in
 	build) pkgs+=(gcc libc6-dev meson ninja-build pkg-config) ;;
-	test) pkgs+=(python3 g++ groff-base binutils) ;;
+	test) pkgs+=(python3 g++ groff-base binutils abigail-tools) ;;
 	vm) pkgs+=(qemu-system-x86 busybox-static cpio gzip xz-utils bc flex bison
 		   libelf-dev libssl-dev make apt dpkg ca-certificates) ;;
 	fuzz) pkgs+=(clang-14 libclang-rt-14-dev llvm-14 clang) ;;
-	*) echo "install-deps: unknown group '$g' (build, test, vm, fuzz)" >&2; exit 2 ;;
+	deb) pkgs+=(build-essential debhelper dpkg-dev lintian meson ninja-build
+		    pkg-config python3) ;;
+	*) echo "install-deps: unknown group '$g' (build, test, vm, fuzz, deb)" >&2; exit 2 ;;
 	esac
 done
 

@@ -11,9 +11,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${LIBLUO_BUILD_ROOT:-$top/build-tests}/demo
 "$top/scripts/install-deps.sh" build
 if [ -d "$dir" ]; then
-	meson setup --reconfigure "$dir" "$top" -Dtests=false >/dev/null
+	meson setup --reconfigure "$dir" "$top" -Dtests=disabled >/dev/null
 else
-	meson setup "$dir" "$top" -Dtests=false >/dev/null
+	meson setup "$dir" "$top" -Dtests=disabled >/dev/null
 fi
 meson compile -C "$dir" >/dev/null
 exec "$dir/examples/demo" "$@"

@@ -12,7 +12,12 @@
 #   scripts/run-tests.sh --fuzz     a clang build (ASan + UBSan, -Dfuzz=true):
 #                                   every suite, then each libFuzzer target of
 #                                   tests/fuzz for ${LIBLUO_FUZZ_SECONDS:-60} s
-#   scripts/run-tests.sh --all      plain (with vm and bench), asan, tsan, fuzz
+#   scripts/run-tests.sh --deb      also build the Debian packages (debian/),
+#                                   lint them, install them into the system,
+#                                   build and run a consumer, purge them
+#                                   (scripts/check-deb.sh; root or sudo)
+#   scripts/run-tests.sh --all      plain (with vm and bench), asan, tsan,
+#                                   fuzz, deb
 #
 # Build directories go under ${LIBLUO_BUILD_ROOT:-build-tests}.
 set -euo pipefail
@@ -22,6 +27,7 @@ root=${LIBLUO_BUILD_ROOT:-$top/build-tests}
 modes=()
 vm=0
 bench=0
+deb=0
 for arg in "$@"; do
 	case "$arg" in
 	--asan) modes+=(asan) ;;
@@ -29,8 +35,9 @@ for arg in "$@"; do
 	--vm) vm=1 ;;
 	--bench) bench=1 ;;
 	--fuzz) modes+=(fuzz) ;;
-	--all) modes+=(plain asan tsan fuzz); vm=1; bench=1 ;;
-	-h|--help) sed -n '4,17p' "$0"; exit 0 ;;
+	--deb) deb=1 ;;
+	--all) modes+=(plain asan tsan fuzz); vm=1; bench=1; deb=1 ;;
+	-h|--help) sed -n '4,22p' "$0"; exit 0 ;;
 	*) echo "run-tests: unknown argument '$arg'" >&2; exit 2 ;;
 	esac
 done
@@ -39,12 +46,14 @@ done
 groups=(build test)
 [ $vm -eq 0 ] || groups+=(vm)
 case " ${modes[*]} " in *" fuzz "*) groups+=(fuzz) ;; esac
+[ $deb -eq 0 ] || groups+=(deb)
 "$top/scripts/install-deps.sh" "${groups[@]}"
 
 # Called as `run_mode M || status=1`, where set -e does not apply: every
 # step's status is collected explicitly.
 run_mode() {
-	local mode=$1 dir=$root/$1 args=() suites=() rc=0
+	# both libraries, so that the static archives are checked too
+	local mode=$1 dir=$root/$1 args=(-Ddefault_library=both) suites=() rc=0
 	case "$mode" in
 	plain)
 		[ $vm -eq 0 ] || args+=(-Dvm_tests=enabled)
@@ -160,6 +169,11 @@ for m in "${modes[@]}"; do
 	dirs+=("$root/$m")
 	run_mode "$m" || status=1
 done
+if [ $deb -eq 1 ]; then
+	modes+=(deb)
+	echo "=== run-tests: Debian packages in $root/deb"
+	"$top/scripts/check-deb.sh" "$root/deb" || status=1
+fi
 summary "${dirs[@]}"
 if [ $status -ne 0 ]; then
 	echo "=== run-tests: FAILED (${modes[*]})"

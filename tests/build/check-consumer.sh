@@ -1,10 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Build and run tests/build/consumer, a project that uses libluo:
+# Build and run tests/build/consumer, a project that uses libluo
+# (check-embed.sh embeds libluo as a subproject):
 #
-#  1. with libluo as a meson subproject (a copy of this source tree in
-#     consumer/subprojects/libluo, found through meson.override_dependency);
+#  1. with the build tree under test, through its uninstalled pkg-config
+#     files (meson-uninstalled/libluo-uninstalled.pc): cc, the include
+#     flags name only the public headers' directories;
 #  2. with libluo installed: `meson install --destdir` of the build tree
 #     under test, found by pkg-config (PKG_CONFIG_SYSROOT_DIR points into the
 #     DESTDIR, so any --prefix works), linked shared, then statically, then
@@ -60,27 +62,30 @@ new_consumer() {
 		"$consumer/main.c" "$1/"
 }
 
-# --- 1. subproject ----------------------------------------------------------
-step "consumer with libluo as a subproject"
-sub=$tmp/sub
-new_consumer "$sub"
-# A copy of the source tree, without what a subproject build does not read
-# (tests/ and bench/ are off there) and without build directories.
-mkdir -p "$sub/subprojects/libluo"
-for entry in "$src"/* "$src"/.[!.]*; do
-	[ -e "$entry" ] || continue
-	case ${entry##*/} in .git|tests|bench|subprojects) continue ;; esac
-	[ -d "$entry/meson-private" ] && continue
-	cp -R "$entry" "$sub/subprojects/libluo/"
+# --- 1. the build tree, through meson-uninstalled/*-uninstalled.pc ------
+step "consumer of the build tree: meson-uninstalled/libluo-uninstalled.pc"
+uninst=$build/meson-uninstalled
+[ -f "$uninst/libluo-uninstalled.pc" ] || die "no $uninst/libluo-uninstalled.pc"
+echo "libluo-uninstalled.pc: $(PKG_CONFIG_LIBDIR=$uninst $PKG_CONFIG \
+	--cflags --libs libluo)"
+# shellcheck disable=SC2046,SC2086 # word splitting wanted
+quiet $CC $san_cflags -Werror -o "$tmp/consumer-uninst" "$consumer/main.c" \
+	$(PKG_CONFIG_LIBDIR=$uninst $PKG_CONFIG --cflags --libs libluo-fake libluo)
+LD_LIBRARY_PATH=$build "$tmp/consumer-uninst" ||
+	die "the consumer built with libluo-uninstalled.pc failed"
+# its -I flags name the public headers' directories and no private one
+PKG_CONFIG_LIBDIR=$uninst $PKG_CONFIG --cflags libluo libluo-fake |
+	tr ' ' '\n' | sed -n 's/^-I//p' >"$tmp/incdirs"
+for d in $(cat "$tmp/incdirs"); do
+	[ -d "$d" ] || continue
+	for h in "$d"/*.h; do
+		[ -e "$h" ] || continue
+		case ${h##*/} in
+		libluo.h|libluo-fake.h|libluo-version.h) ;;
+		*) die "libluo-uninstalled.pc puts private headers on the include path: $h" ;;
+		esac
+	done
 done
-quiet "$MESON" setup --force-fallback-for=libluo,libluo-fake -Db_sanitize="$SANITIZE" -Db_lundef=$lundef \
-	"$sub/build" "$sub"
-quiet "$MESON" compile -C "$sub/build"
-"$sub/build/consumer" || die "the consumer built with the subproject failed"
-# It must run with the subproject's own libluo (build rpath).
-! command -v ldd >/dev/null ||
-	ldd "$sub/build/consumer" | grep -q "$sub/build/subprojects/libluo/lib/libluo.so.1" ||
-	die "the subproject consumer does not use the subproject's libluo"
 
 # --- 2. installed, through pkg-config --------------------------------------
 step "meson install --destdir of $build"
@@ -97,7 +102,7 @@ for f in "$libdir/libluo.so" "$libdir/libluo.a" "$libdir/libluo-fake.so.1" \
 	"$(dirname "$pc")/libluo-fake.pc"; do
 	[ -e "$f" ] || die "$f is not installed"
 done
-for h in libluo.h libluo-fake.h; do
+for h in libluo.h libluo-fake.h libluo-version.h; do
 	[ -n "$(find "$dest" -path "*/include/$h")" ] || die "$h is not installed"
 done
 [ -n "$(find "$dest" -path '*/bin/luoctl')" ] || die "luoctl is not installed"

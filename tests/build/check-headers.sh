@@ -5,12 +5,15 @@
 # C11 and (when a C++ compiler is given) as C++11 and C++17, with every
 # warning an error.
 #
-# Usage: check-headers.sh INCLUDE_DIR CC [CXX]
+# Usage: check-headers.sh INCLUDE_DIRS CC [CXX]
+#   INCLUDE_DIRS: the directories of the public headers, separated by
+#   ':' (include/ of the source tree, and of the build tree, which has the
+#   generated libluo-version.h).
 #   CC and CXX are command lines (words separated by spaces); CXX may be
 #   empty or missing.
 set -eu
 
-inc=$1
+incdirs=$1
 cc=$2
 cxx=${3:-}
 
@@ -22,7 +25,8 @@ try() {
 	# try LABEL FILE COMMAND...
 	label=$1 file=$2
 	shift 2
-	if "$@" -I "$inc" -fsyntax-only "$file" 2>"$tmp/err"; then
+	# shellcheck disable=SC2086 # $incflags: one word per directory
+	if "$@" $incflags -fsyntax-only "$file" 2>"$tmp/err"; then
 		echo "ok:   $label"
 	else
 		echo "FAIL: $label: $*"
@@ -31,8 +35,19 @@ try() {
 	fi
 }
 
-for h in libluo.h libluo-fake.h; do
-	[ -f "$inc/$h" ] || { echo "FAIL: $inc/$h does not exist"; exit 1; }
+incflags=
+found() {
+	for d in $(echo "$incdirs" | tr ':' ' '); do
+		[ -f "$d/$1" ] && return 0
+	done
+	return 1
+}
+for d in $(echo "$incdirs" | tr ':' ' '); do
+	incflags="$incflags -I$d"
+done
+
+for h in libluo.h libluo-fake.h libluo-version.h; do
+	found "$h" || { echo "FAIL: $h is in none of $incdirs"; exit 1; }
 	printf '#include <%s>\n#include <%s>\nint main(void) { return 0; }\n' \
 		"$h" "$h" >"$tmp/$h.c"
 	cp "$tmp/$h.c" "$tmp/$h.cpp"

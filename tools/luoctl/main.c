@@ -136,7 +136,10 @@ static int parse_global(struct luoctl *l, int argc, char **argv)
 			l->verbose = true;
 			break;
 		case 'V':
-			printf("luoctl %s\n", LUOCTL_VERSION);
+			/* the library it runs with may be newer */
+			printf("luoctl %s (libluo %d.%d.%d)\n", LUOCTL_VERSION,
+			       luo_version() / 10000, luo_version() / 100 % 100,
+			       luo_version() % 100);
 			return EXIT_SUCCESS;
 		default:
 			return luoctl_opt_other(c);
