@@ -6,7 +6,8 @@
 #   build  compiler, meson, ninja, pkg-config       (always)
 #   test   python3, g++, groff and binutils for the checks (default on;
 #          the C suites need nothing more: tests/harness is ours)
-#   vm     QEMU, busybox and the kernel build tools  (meson test --suite vm)
+#   vm     QEMU, busybox, the kernel build tools, and mmdebstrap and
+#          e2fsprogs for the systemd guest  (meson test --suite vm)
 #   fuzz   clang 14 with its sanitizer and libFuzzer runtimes, and
 #          llvm-symbolizer for the reports  (-Dfuzz=true, run-tests --fuzz)
 # Usage: scripts/install-deps.sh [build] [test] [vm] [fuzz]
@@ -22,6 +23,7 @@ for g in "${groups[@]}"; do
 	build) pkgs+=(gcc libc6-dev meson ninja-build pkg-config) ;;
 	test) pkgs+=(python3 g++ groff-base binutils) ;;
 	vm) pkgs+=(qemu-system-x86 busybox-static cpio gzip xz-utils bc flex bison
+		   mmdebstrap e2fsprogs
 		   libelf-dev libssl-dev make apt dpkg ca-certificates) ;;
 	fuzz) pkgs+=(clang-14 libclang-rt-14-dev llvm-14 clang) ;;
 	*) echo "install-deps: unknown group '$g' (build, test, vm, fuzz)" >&2; exit 2 ;;
