@@ -199,41 +199,53 @@ static void fill_session(luo_session_t *s, int si, uint64_t seed)
 	}
 }
 
-/* A session of the service's own, with one file, given to the fd store. */
+/* A session of the service's own, with one file, given to the fd store.
+ * Its file is "file 0 of session OWN_INDEX" of the seeded state. */
+#define OWN_INDEX 9
+
 static void make_own_session(uint64_t seed)
 {
 	luo_ctx_t *dev_ctx = NULL;
 	luo_session_t *own = NULL;
-	size_t len = file_size(9, 0);
-	unsigned char *data = malloc(len);
+	size_t len = file_size(OWN_INDEX, 0);
+	unsigned char *data;
 	int fd, r;
 
-	/* A second context, this one with the device: nothing holds it now. */
+	/* A second context, this one with the device: systemd does not hold
+	 * it while services run. */
 	r = luo_ctx_new(NULL, &dev_ctx);
 	check(r == 0, "open %s: %s", LUO_DEVICE_PATH, strerror(-r));
-	if (r == 0)
-		r = luo_session_create(dev_ctx, OWN_SESSION, &own);
-	check(r == 0 || !dev_ctx, "create session %s: %s", OWN_SESSION, strerror(-r));
-	/* The device is single-open: systemd needs it at the kexec. */
-	if (dev_ctx)
-		luo_ctx_close_device(dev_ctx);
-	if (r == 0 && data) {
-		fill(data, len, seed, 9, 0);
-		fd = make_memfd("own-blob", data, len, 0);
+	if (r < 0)
+		return;
+	r = luo_session_create(dev_ctx, OWN_SESSION, &own);
+	/* The device is single-open, and systemd needs it at the kexec:
+	 * let go of it at once (the session stays). */
+	luo_ctx_close_device(dev_ctx);
+	check(r == 0, "create session %s: %s", OWN_SESSION, strerror(-r));
+	if (r < 0)
+		goto out;
+
+	data = malloc(len);
+	check(data, "out of memory");
+	if (data) {
+		fill(data, len, seed, OWN_INDEX, 0);
+		fd = make_memfd("own-blob", data, len, file_offset(OWN_INDEX, 0));
+		free(data);
 		r = fd < 0 ? fd : luo_session_preserve_fd_labeled(own, fd, 1, "own-blob");
 		check(r == 0, "preserve own-blob: %s", strerror(-r));
 		if (fd >= 0)
 			close(fd);
-		/* systemd keeps the session from now on, so the handle can go. */
-		r = luo_session_fdstore_push(own, OWN_FDNAME);
-		check(r == 0, "push %s to the fd store: %s", OWN_SESSION, strerror(-r));
-		r = luo_session_close(own, r == 0 ? 0 : LUO_SESSION_CLOSE_FORCE);
-		check(r == 0, "close %s: %s", OWN_SESSION, strerror(-r));
-		say("session %s (fd store name '%s'): 1 file", OWN_SESSION, OWN_FDNAME);
 	}
-	free(data);
-	if (dev_ctx)
-		luo_ctx_unref(dev_ctx);
+
+	/* From now on systemd keeps the session, so the handle can go. */
+	r = luo_session_fdstore_push(own, OWN_FDNAME);
+	check(r == 0, "push %s to the fd store: %s", OWN_SESSION, strerror(-r));
+	if (r == 0)
+		say("session %s (fd store name '%s'): 1 file", OWN_SESSION, OWN_FDNAME);
+	r = luo_session_close(own, r == 0 ? 0 : LUO_SESSION_CLOSE_FORCE);
+	check(r == 0, "close %s: %s", OWN_SESSION, strerror(-r));
+out:
+	luo_ctx_unref(dev_ctx);
 }
 
 static void before(luo_session_t **sessions, int n, uint64_t seed)
@@ -268,7 +280,8 @@ static int list_token(uint64_t token, enum luo_token_state state, void *userdata
 	return 0;
 }
 
-/* List what session @s holds, then take file @label back and compare it. */
+/* Take file @label back from @s and compare it with file @k of session
+ * @si of the seeded state. */
 static void check_file(luo_session_t *s, const char *label, int si, int k, uint64_t seed)
 {
 	size_t len = file_size(si, k);
@@ -280,7 +293,7 @@ static void check_file(luo_session_t *s, const char *label, int si, int k, uint6
 	check(r == 0, "retrieve '%s': %s", label, strerror(-r));
 	if (r == 0 && want) {
 		fill(want, len, seed, si, k);
-		check(same_file(label, fd, want, len, si == 9 ? 0 : file_offset(si, k)),
+		check(same_file(label, fd, want, len, file_offset(si, k)),
 		      "'%s' (token %" PRIu64 ") is not what was preserved", label, token);
 		close(fd);
 	}
@@ -339,7 +352,7 @@ static void after(luo_ctx_t *ctx, luo_session_t **sessions, int n, uint64_t env_
 	if (r == 0) {
 		say("session %s holds %d files", OWN_SESSION, luo_session_token_count(own));
 		luo_session_token_foreach(own, list_token, own);
-		check_file(own, "own-blob", 9, 0, seed);
+		check_file(own, "own-blob", OWN_INDEX, 0, seed);
 		finish(own);
 	}
 }

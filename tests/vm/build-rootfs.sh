@@ -32,9 +32,11 @@ set -euo pipefail
 suite=sid
 # Essential:yes packages come with mmdebstrap's 'essential' variant; these
 # on top.  systemd-sysv gives /sbin/init; kexec-tools the kexec command
-# systemctl kexec relies on.  No udev: the disk is the kernel's root device
-# and nothing in the test needs device units.
-packages=(systemd systemd-sysv kexec-tools)
+# systemctl kexec relies on; mount (not Essential in sid) the tmp.mount
+# unit.  No udev: the disk is the kernel's root device and nothing in the
+# test needs device units.  No kmod either: the kernel has no modules, so
+# the modprobe@ units are masked.
+packages=(systemd systemd-sysv kexec-tools mount)
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 self=$here/$(basename "${BASH_SOURCE[0]}")
@@ -67,6 +69,7 @@ cached_tree() {
 
 if [ "${LIBLUO_VM_ROOTFS_REFRESH:-0}" != 1 ] && t=$(cached_tree); then
     log "using cached root file system $(basename "$(dirname "$t")")"
+    touch "$(dirname "$t")"
     printf '%s\n' "$t"
     exit 0
 fi
@@ -161,7 +164,7 @@ if ! mmdebstrap --mode=root ${aptopts[@]+"${aptopts[@]}"} --variant=essential --
     --customize-hook='echo 6c69626c756f2d766d2d67756573743a >"$1/etc/machine-id"' \
     --customize-hook=': >"$1/etc/fstab"' \
     --customize-hook='ln -sf /usr/lib/systemd/system/multi-user.target "$1/etc/systemd/system/default.target"' \
-    --customize-hook='for u in getty.target serial-getty@ttyS0.service console-getty.service systemd-firstboot.service systemd-networkd.service systemd-networkd.socket systemd-resolved.service systemd-timesyncd.service kexec.service kexec-load.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
+    --customize-hook='for u in getty.target serial-getty@ttyS0.service console-getty.service systemd-firstboot.service systemd-networkd.service systemd-networkd.socket systemd-resolved.service systemd-timesyncd.service kexec.service kexec-load.service modprobe@.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
     --customize-hook='mkdir -p "$1/etc/systemd/journald.conf.d" && printf "[Journal]\nStorage=volatile\nForwardToConsole=yes\nMaxLevelConsole=info\n" >"$1/etc/systemd/journald.conf.d/10-luo-vm.conf"' \
     --customize-hook='rm -rf "$1/var/cache/apt"/*.bin "$1/var/lib/apt/lists"/*_Packages' \
     "$suite" "$tmp/root" "$mirror" >"$tmp/mmdebstrap.log" 2>&1; then
@@ -175,8 +178,10 @@ touch "$tmp/.complete"
 rm -rf "$out"
 mv "$tmp" "$out"
 trap - EXIT
-# Older trees of this recipe are superseded.
+# Older trees of this recipe are superseded; those of other recipes (other
+# checkouts of this script) go once unused for a week (a use touches them).
 for d in "$cache/$recipe"-*/; do
     [ "${d%/}" = "$out" ] || rm -rf "$d"
 done
+find "$cache" -mindepth 1 -maxdepth 1 -type d -name '*-*' -mtime +7 -exec rm -rf {} + 2>/dev/null || true
 printf '%s\n' "$out/root"
