@@ -19,6 +19,9 @@
 #   --rootfs DIR       use this tree instead of build-rootfs.sh
 #   --timeout SEC      hard limit for the QEMU run (default 900)
 #   --seed N           data seed (default: random; printed)
+#   --kexecs N         live updates in a row (default 1); the service's
+#                      checks run after the first, later boots only
+#                      report what they see (FACT: lines of the stand-in)
 #   --append ARGS      more kernel command line
 #   --qemu-arg ARG     one more QEMU argument (repeatable)
 #
@@ -42,6 +45,7 @@ build_dir= out_dir= service= helper= kernel= rootfs=
 timeout=${LIBLUO_VM_TIMEOUT:-900}
 seed=${LIBLUO_VM_SEED:-}
 extra_append=
+kexecs=1
 qemu_extra=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -52,6 +56,7 @@ while [ $# -gt 0 ]; do
     --rootfs) rootfs=$2; shift ;;
     --timeout) timeout=$2; shift ;;
     --seed) seed=$2; shift ;;
+    --kexecs) kexecs=$2; shift ;;
     --append) extra_append="$extra_append $2"; shift ;;
     --qemu-arg) qemu_extra+=("$2"); shift ;;
     -h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -165,7 +170,7 @@ serial=$out_dir/systemd-serial.log
 timed=$out_dir/systemd-serial.timed.log
 append="console=ttyS0 root=/dev/vda rw rootfstype=ext4 liveupdate=on kho=on panic=-1"
 append+=" systemd.log_target=console systemd.journald.forward_to_console=1"
-append+=" systemd.show_status=1 libluo.seed=$seed$extra_append"
+append+=" systemd.show_status=1 libluo.seed=$seed libluo.last=$((kexecs + 1))$extra_append"
 log "kernel $kernel"
 log "root file system $rootfs"
 log "seed $seed (rerun with --seed $seed); serial log $serial; time limit ${timeout}s"
@@ -214,7 +219,7 @@ secs() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "
 t_ready1=$(stamp 'LIBLUO-VM: boot 1: luo-fdstore-service.service is')
 t_kexec=$(stamp 'LIBLUO-VM: boot 1: kernel loaded')
 t_kernel2=$(stamp 'Linux version' 2)
-t_verdict=$(stamp 'LIBLUO-VM: boot 2: (PASS|FAIL)')
+t_verdict=$(stamp "LIBLUO-VM: boot $((kexecs + 1)): (PASS|FAIL)")
 timings="boot 1 $(secs "$t0" "$t_ready1"), kexec (systemctl kexec to the next kernel's banner) $(secs "$t_kexec" "$t_kernel2"), boot 2 $(secs "$t_kernel2" "$t_verdict"), VM $((end - disk_done))s"
 summary="kernel $((kernel_done - start))s, root fs $((rootfs_done - kernel_done))s, disk $((disk_done - rootfs_done))s; $timings; total $((end - start))s"
 

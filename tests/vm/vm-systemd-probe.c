@@ -4,6 +4,8 @@
  * systemd guest that uses no libluo at all (raw ioctls, the sd_notify
  * protocol written out), to find out and check what systemd does with
  * LUOSession= and FileDescriptorStorePreserve=yes across a kexec.
+ * Boots after the second (run-systemd.sh --kexecs N) only report what
+ * they are given.
  *
  *   vm-systemd-probe NAME...     (NAME: the unit's LUOSession= names)
  *
@@ -419,6 +421,13 @@ static void boot2(int argc, char **argv)
 		r = finish(sfds[i]);
 		FACT("session '%s': FINISH by the service ok; a second FINISH: %s",
 		     kname, r == 0 ? "ok" : vm_errname(-r));
+		/* Is there room for the next live update's state here? */
+		int mfd = memfd_create("next", MFD_CLOEXEC);
+		r = mfd < 0 ? -errno : preserve(sfds[i], mfd, 500);
+		FACT("session '%s': a preserve after FINISH: %s", kname,
+		     r == 0 ? "ok" : vm_errname(-r));
+		if (mfd >= 0)
+			close(mfd);
 	}
 }
 
@@ -442,8 +451,9 @@ int main(int argc, char **argv)
 	describe_pid1();
 	if (stage <= 1)
 		boot1(argc, argv);
-	else
+	else if (stage == 2)
 		boot2(argc, argv);
+	/* later boots: the facts above are all */
 	describe_pid1();
 
 	if (vm_failures) {
