@@ -33,6 +33,9 @@
  * every byte: the seed is kept in the first session too (label "seed").
  * $LUO_EXAMPLE_SEED chooses it (the VM test does); otherwise it is random.
  *
+ * A restart in the same boot (its own session is in the store already)
+ * keeps what the first start preserved.
+ *
  * Exit status: 0 after SIGTERM; 1 when something did not come back as it
  * was preserved (before READY=1, so that the unit fails to start).
  */
@@ -314,9 +317,14 @@ static void finish(luo_session_t *s)
 
 static void after(luo_ctx_t *ctx, luo_session_t **sessions, int n, uint64_t env_seed)
 {
-	uint64_t seed = 0;
 	luo_session_t *own = NULL;
+	uint64_t seed = 0;
 	int fd, r;
+
+	/* The session the service made itself comes back under its fd
+	 * store name too. */
+	r = luo_session_from_fdstore(ctx, OWN_FDNAME, &own);
+	check(r == 0, "session '%s' from the fd store: %s", OWN_FDNAME, strerror(-r));
 
 	/* Everything recorded, before anything is retrieved. */
 	for (int i = 0; i < n; i++) {
@@ -327,7 +335,15 @@ static void after(luo_ctx_t *ctx, luo_session_t **sessions, int n, uint64_t env_
 		check(count == want, "session %d: %d files recorded, expected %d", i, count, want);
 		luo_session_token_foreach(sessions[i], list_token, sessions[i]);
 	}
+	if (own) {
+		int count = luo_session_token_count(own);
 
+		say("session %s holds %d files:", OWN_SESSION, count);
+		check(count == 1, "%s: %d files recorded, expected 1", OWN_SESSION, count);
+		luo_session_token_foreach(own, list_token, own);
+	}
+
+	/* Then take everything back by its label and compare. */
 	r = luo_session_retrieve_fd_by_label(sessions[0], SEED_LABEL, NULL, &fd);
 	check(r == 0, "retrieve the seed: %s", strerror(-r));
 	if (r == 0) {
@@ -346,12 +362,7 @@ static void after(luo_ctx_t *ctx, luo_session_t **sessions, int n, uint64_t env_
 		}
 		finish(sessions[i]);
 	}
-
-	r = luo_session_from_fdstore(ctx, OWN_FDNAME, &own);
-	check(r == 0, "session '%s' from the fd store: %s", OWN_FDNAME, strerror(-r));
-	if (r == 0) {
-		say("session %s holds %d files", OWN_SESSION, luo_session_token_count(own));
-		luo_session_token_foreach(own, list_token, own);
+	if (own) {
 		check_file(own, "own-blob", OWN_INDEX, 0, seed);
 		finish(own);
 	}
@@ -363,7 +374,7 @@ int main(int argc, char **argv)
 {
 	luo_ctx_opts_t *opts = NULL;
 	luo_ctx_t *ctx = NULL;
-	luo_session_t *sessions[16];
+	luo_session_t *sessions[16], *own;
 	enum luo_session_direction dir = LUO_SESSION_OUTGOING;
 	const char *env = getenv("LUO_EXAMPLE_SEED");
 	uint64_t env_seed = env ? strtoull(env, NULL, 0) : 0, seed = env_seed;
@@ -404,7 +415,15 @@ int main(int argc, char **argv)
 	}
 	luo_session_get_direction(sessions[0], &dir);
 
-	if (dir == LUO_SESSION_OUTGOING) {
+	if (dir == LUO_SESSION_OUTGOING &&
+	    luo_session_from_fdstore(ctx, OWN_FDNAME, &own) == 0) {
+		/* Our own session is in the store already: systemd restarted
+		 * us in this boot, and the first start's state is in place. */
+		say("restarted before the live update: the state is kept");
+		luo_session_close(own, 0);
+		for (int i = 0; i < n; i++)
+			luo_session_close(sessions[i], 0);
+	} else if (dir == LUO_SESSION_OUTGOING) {
 		if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 			seed = (uint64_t)time(NULL);
 		say("before the live update: filling %d sessions (seed %" PRIu64 ")", n, seed);
