@@ -331,14 +331,14 @@ static void after(luo_ctx_t *ctx, luo_session_t **sessions, int n, uint64_t env_
 		int count = luo_session_token_count(sessions[i]);
 		int want = FILES_PER_SESSION + (i == 0); /* + the seed */
 
-		say("session %d holds %d files:", i, count);
+		say("session %d holds %d file%s:", i, count, count == 1 ? "" : "s");
 		check(count == want, "session %d: %d files recorded, expected %d", i, count, want);
 		luo_session_token_foreach(sessions[i], list_token, sessions[i]);
 	}
 	if (own) {
 		int count = luo_session_token_count(own);
 
-		say("session %s holds %d files:", OWN_SESSION, count);
+		say("session %s holds %d file%s:", OWN_SESSION, count, count == 1 ? "" : "s");
 		check(count == 1, "%s: %d files recorded, expected 1", OWN_SESSION, count);
 		luo_session_token_foreach(own, list_token, own);
 	}
