@@ -39,7 +39,9 @@
  * Exit status: 0 after SIGTERM; 1 when something did not come back as it
  * was preserved (before READY=1, so that the unit fails to start).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memfd_create() */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
