@@ -220,17 +220,19 @@ if grep -qE 'WARNING:|BUG:|Oops|Call Trace:' "$serial"; then
     grep -E -A3 'WARNING:|BUG:|Oops|Call Trace:' "$serial" | head -n 40 >&2
 fi
 
-# Timings from the stamped log: QEMU start -> boot 1's service up ->
-# 'systemctl kexec' -> the second kernel's banner -> boot 2's verdict.
+# Timings from the stamped log: QEMU start -> boot 1's driver (the service
+# is up) -> the last 'systemctl kexec' -> the last kernel's banner -> the
+# verdict of the last boot.
 stamp() { # PATTERN [NTH]: host time of the NTH line matching
     { grep -a -E "$1" "$timed" 2>/dev/null || true; } | sed -n "${2:-1}p" | cut -d' ' -f1
 }
 secs() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fs", b - a }' || echo "?"; }
 t_ready1=$(stamp 'LIBLUO-VM: boot 1: luo-fdstore-service.service is')
-t_kexec=$(stamp 'LIBLUO-VM: boot 1: kernel loaded')
-t_kernel2=$(stamp 'Linux version' 2)
+t_kexec=$(stamp 'LIBLUO-VM: boot [0-9]+: kernel loaded' "$kexecs")
+t_kernel2=$(stamp 'Linux version' $((kexecs + 1)))
 t_verdict=$(stamp "LIBLUO-VM: boot $((kexecs + 1)): (PASS|FAIL)")
-timings="boot 1 $(secs "$t0" "$t_ready1"), kexec (systemctl kexec to the next kernel's banner) $(secs "$t_kexec" "$t_kernel2"), boot 2 $(secs "$t_kernel2" "$t_verdict"), VM $((end - disk_done))s"
+last_boot="boot $((kexecs + 1))"
+timings="boot 1 $(secs "$t0" "$t_ready1"), kexec (systemctl kexec to the next kernel's banner) $(secs "$t_kexec" "$t_kernel2"), $last_boot $(secs "$t_kernel2" "$t_verdict"), VM $((end - disk_done))s"
 summary="kernel $((kernel_done - start))s, root fs $((rootfs_done - kernel_done))s, disk $((disk_done - rootfs_done))s; $timings; total $((end - start))s"
 
 if [ "$verdict" = pass ]; then

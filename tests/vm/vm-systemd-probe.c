@@ -4,8 +4,11 @@
  * systemd guest that uses no libluo at all (raw ioctls, the sd_notify
  * protocol written out), to find out and check what systemd does with
  * LUOSession= and FileDescriptorStorePreserve=yes across a kexec.
- * Boots after the second (run-systemd.sh --kexecs N) only report what
- * they are given.
+ * With more kexecs to come (run-systemd.sh --kexecs N, libluo.last=N+1),
+ * boot 2 also drops the finished sessions from the store (FDSTOREREMOVE=1);
+ * the driver restarts the service, which must then get fresh outgoing
+ * sessions for the same names and fills them; boot 3 checks those.  Later
+ * boots only report what they are given.
  *
  *   vm-systemd-probe NAME...     (NAME: the unit's LUOSession= names)
  *
@@ -45,6 +48,8 @@
 #define PLAIN_FDNAME "probe-plain-memfd"
 #define OWN_TOKEN 7
 #define PLAIN_SIZE 12345
+/* /run is new in every boot: this marks a restart within boot 2. */
+#define RESTART_MARK "/run/vm-systemd-probe.started"
 
 #define FACT(...) (printf("FACT: " __VA_ARGS__), putchar('\n'))
 
@@ -332,7 +337,7 @@ static void boot1(int argc, char **argv)
 	}
 }
 
-static void boot2(int argc, char **argv)
+static void boot2(int argc, char **argv, int more)
 {
 	int sfds[64], nsfds = 0;
 
@@ -429,11 +434,74 @@ static void boot2(int argc, char **argv)
 		if (mfd >= 0)
 			close(mfd);
 	}
+
+	if (!more)
+		return;
+	/* Another kexec follows.  The finished sessions have no room for
+	 * new state: drop them from the store, so that systemd makes fresh
+	 * outgoing ones when the driver restarts the service. */
+	for (int i = 1; i < argc; i++) {
+		char msg[300];
+		int r;
+
+		snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", argv[i]);
+		r = notify(msg, -1);
+		VM_CHECK(r == 0, "FDSTOREREMOVE %s: %s", argv[i], vm_errname(-r));
+	}
+	for (int i = 0; i < nsfds; i++)
+		close(sfds[i]);
+	FACT("sent FDSTOREREMOVE for the LUOSession= names and closed them; PID 1 now holds:");
+	describe_pid1();
+}
+
+/* Boot 2 again, after the driver restarted the service (more kexecs to
+ * come): the LUOSession= names should bring fresh outgoing sessions, to
+ * be filled for boot 3. */
+static void boot2_restarted(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		int sfd = passed_fd(argv[i]), mfd, r;
+
+		VM_CHECK(sfd >= 0, "LUOSession '%s' not passed after the restart", argv[i]);
+		if (sfd < 0)
+			continue;
+		VM_CHECK(strcmp(direction(sfd), "outgoing") == 0,
+			 "'%s' is not outgoing after FDSTOREREMOVE and a restart", argv[i]);
+		mfd = make_memfd(argv[i], size_of(i), 1000u + (unsigned)i, offset_of(i));
+		if (mfd < 0)
+			continue;
+		r = preserve(sfd, mfd, 100 + (unsigned)i);
+		VM_CHECK(r == 0, "preserve in the new '%s': %s", argv[i], vm_errname(-r));
+		close(mfd);
+		close(sfd);
+	}
+}
+
+/* Boot 3: what boot 2's restarted service preserved. */
+static void boot3(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		int sfd = passed_fd(argv[i]), fd, r;
+
+		if (sfd < 0 || strcmp(direction(sfd), "incoming") != 0) {
+			FACT("boot 3: '%s' is %s", argv[i], sfd < 0 ? "not passed" : direction(sfd));
+			continue;
+		}
+		fd = retrieve(sfd, 100 + (unsigned)i);
+		VM_CHECK(fd >= 0, "boot 3: retrieve from '%s': %s", argv[i], vm_errname(-fd));
+		if (fd >= 0) {
+			check_memfd(argv[i], fd, size_of(i), 1000u + (unsigned)i, offset_of(i));
+			close(fd);
+		}
+		r = finish(sfd);
+		VM_CHECK(r == 0, "boot 3: finish '%s': %s", argv[i], vm_errname(-r));
+	}
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long long stage = vm_cmdline_ull("libluo.stage", 1);
+	unsigned long long last = vm_cmdline_ull("libluo.last", 2);
 	sigset_t ss;
 	int sig;
 
@@ -449,10 +517,16 @@ int main(int argc, char **argv)
 	read_listen_fds();
 	describe_passed();
 	describe_pid1();
-	if (stage <= 1)
+	if (stage <= 1) {
 		boot1(argc, argv);
-	else if (stage == 2)
-		boot2(argc, argv);
+	} else if (stage == 2 && access(RESTART_MARK, F_OK) == 0) {
+		boot2_restarted(argc, argv);
+	} else if (stage == 2) {
+		boot2(argc, argv, last > 2);
+		close(open(RESTART_MARK, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	} else if (stage == 3) {
+		boot3(argc, argv);
+	}
 	/* later boots: the facts above are all */
 	describe_pid1();
 
