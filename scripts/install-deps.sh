@@ -7,7 +7,8 @@
 #   test   python3, g++, groff and binutils for the checks, abigail-tools
 #          for the ABI guard (default on; the C suites need nothing more:
 #          tests/harness is ours)
-#   vm     QEMU, busybox and the kernel build tools  (meson test --suite vm)
+#   vm     QEMU, busybox, the kernel build tools, and mmdebstrap and
+#          e2fsprogs for the systemd guest  (meson test --suite vm)
 #   fuzz   clang 14 with its sanitizer and libFuzzer runtimes, and
 #          llvm-symbolizer for the reports  (-Dfuzz=true, run-tests --fuzz)
 #   deb    debhelper, dpkg-dev and lintian, and the Build-Depends of
@@ -25,6 +26,7 @@ for g in "${groups[@]}"; do
 	build) pkgs+=(gcc libc6-dev meson ninja-build pkg-config) ;;
 	test) pkgs+=(python3 g++ groff-base binutils abigail-tools) ;;
 	vm) pkgs+=(qemu-system-x86 busybox-static cpio gzip xz-utils bc flex bison
+		   mmdebstrap e2fsprogs
 		   libelf-dev libssl-dev make apt dpkg ca-certificates) ;;
 	fuzz) pkgs+=(clang-14 libclang-rt-14-dev llvm-14 clang) ;;
 	deb) pkgs+=(build-essential debhelper dpkg-dev lintian meson ninja-build
