@@ -42,8 +42,11 @@ int luoctl_open(const struct luoctl *l, luo_ctx_t **ret)
 		r = luo_ctx_opts_set_device(opts, l->device);
 	if (r == 0)
 		r = luo_ctx_opts_set_abi(opts, l->abi);
-	if (r == 0 && l->verbose)
-		r = luo_ctx_opts_set_log(opts, log_stderr, NULL, LOG_DEBUG);
+	/* Always luoctl's callback, so that what LIBLUO_LOG asks for has
+	 * the "luoctl: " prefix too; libluo logs nothing at LOG_EMERG. */
+	if (r == 0)
+		r = luo_ctx_opts_set_log(opts, log_stderr, NULL,
+					 l->verbose ? LOG_DEBUG : LOG_EMERG);
 	if (r < 0)
 		return r;
 	return luo_ctx_new(opts, ret);
@@ -54,9 +57,10 @@ int luoctl_open_or_fail(const struct luoctl *l, luo_ctx_t **ret)
 	int r = luoctl_open(l, ret);
 
 	if (r < 0)
-		return luoctl_fail(r, l->fake ? "fake kernel" :
-				   l->device ? l->device : LUO_DEVICE_PATH,
-				   luoctl_open_hint(r));
+		return luoctl_fail_at(l, LUOCTL_STEP_OPEN, r,
+				      l->fake ? "fake kernel" :
+				      l->device ? l->device : LUO_DEVICE_PATH,
+				      luoctl_open_hint(r));
 	return 0;
 }
 
@@ -111,16 +115,17 @@ static int first_boot_preserve(const struct luoctl *l, luo_ctx_t *ctx,
 	}
 	if (asprintf(&what, "--fake-incoming %s", spec) < 0) {
 		what = NULL; /* undefined after a failure */
-		return luoctl_fail(-ENOMEM, "fake kernel", NULL);
+		return luoctl_fail(l, -ENOMEM, "fake kernel", NULL);
 	}
 	if (!session) {
 		_cleanup_free_ char *name = strndup(spec, incoming_name_len(spec));
 
 		if (!name)
-			return luoctl_fail(-ENOMEM, what, NULL);
+			return luoctl_fail(l, -ENOMEM, what, NULL);
 		r = luo_session_create(ctx, name, &b->sessions[i]);
 		if (r < 0)
-			return luoctl_fail(r, what, luoctl_session_hint(r, true));
+			return luoctl_fail(l, r, what,
+					   luoctl_session_hint(r, true));
 		session = b->sessions[i];
 	}
 	r = luoctl_memfd_from_file(path, &fd);
@@ -128,7 +133,79 @@ static int first_boot_preserve(const struct luoctl *l, luo_ctx_t *ctx,
 	if (r == 0)
 		r = luo_session_preserve_fd_labeled(session, fd, token, path);
 	if (r < 0)
-		return luoctl_fail(r, what, NULL);
+		return luoctl_fail(l, r, what, NULL);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum luo_fake_op op;
+} fake_ops[] = {
+	{ "open", LUO_FAKE_OP_OPEN },
+	{ "create-session", LUO_FAKE_OP_CREATE_SESSION },
+	{ "retrieve-session", LUO_FAKE_OP_RETRIEVE_SESSION },
+	{ "preserve", LUO_FAKE_OP_PRESERVE_FD },
+	{ "retrieve", LUO_FAKE_OP_RETRIEVE_FD },
+	{ "finish", LUO_FAKE_OP_FINISH },
+	{ "unpreserve", LUO_FAKE_OP_UNPRESERVE_FD },
+	{ "prepare", LUO_FAKE_OP_PREPARE },
+};
+
+/* An errno: its name (EBUSY) or its number, 1 to 4095. */
+static int parse_errno(const char *s, int *ret)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s >= '0' && *s <= '9') {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno || *end || v < 1 || v > 4095)
+			return -EINVAL;
+		*ret = (int)v;
+		return 0;
+	}
+	for (int e = 1; e < 4096; e++) {
+		const char *name = strerrorname_np(e);
+
+		if (name && strcmp(name, s) == 0) {
+			*ret = e;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int luoctl_parse_fake_error(const char *spec, enum luo_fake_op *op,
+			    int *err)
+{
+	size_t n = strcspn(spec, "=");
+
+	if (spec[n] != '=')
+		return -EINVAL;
+	for (size_t i = 0; i < LUOI_ELEMENTSOF(fake_ops); i++) {
+		if (strlen(fake_ops[i].name) == n &&
+		    strncmp(fake_ops[i].name, spec, n) == 0) {
+			*op = fake_ops[i].op;
+			return parse_errno(spec + n + 1, err);
+		}
+	}
+	return -EINVAL;
+}
+
+/* --fake-error, once the fake has booted (checked by the caller). */
+static int inject_errors_or_fail(const struct luoctl *l)
+{
+	for (size_t i = 0; i < l->n_fake_errors; i++) {
+		enum luo_fake_op op;
+		int err, r;
+
+		r = luoctl_parse_fake_error(l->fake_errors[i], &op, &err);
+		if (r == 0)
+			r = luo_fake_inject_error(l->fake_kernel, op, err);
+		if (r < 0)
+			return luoctl_fail(l, r, l->fake_errors[i], NULL);
+	}
 	return 0;
 }
 
@@ -143,13 +220,13 @@ int luoctl_fake_boot_or_fail(struct luoctl *l)
 	r = luo_fake_new(l->abi == LUO_ABI_RFC ? LUO_ABI_RFC :
 			 LUO_ABI_MAINLINE, &l->fake_kernel);
 	if (r < 0)
-		return luoctl_fail(r, "fake kernel", NULL);
+		return luoctl_fail(l, r, "fake kernel", NULL);
 	if (l->n_incoming == 0)
-		return 0;
+		return inject_errors_or_fail(l);
 
 	b.sessions = calloc(l->n_incoming, sizeof(*b.sessions));
 	if (!b.sessions)
-		return luoctl_fail(-ENOMEM, "fake kernel", NULL);
+		return luoctl_fail(l, -ENOMEM, "fake kernel", NULL);
 	b.n = l->n_incoming;
 	r = luoctl_open_or_fail(l, &ctx);
 	if (r)
@@ -162,8 +239,8 @@ int luoctl_fake_boot_or_fail(struct luoctl *l)
 	/* The sessions are open: the kexec carries them to the command. */
 	r = luo_fake_kexec(l->fake_kernel);
 	if (r < 0)
-		return luoctl_fail(r, "fake kernel: kexec", NULL);
-	return 0;
+		return luoctl_fail(l, r, "fake kernel: kexec", NULL);
+	return inject_errors_or_fail(l);
 }
 
 bool luoctl_state_query_consumes(const struct luoctl *l, enum luo_abi abi)

@@ -14,7 +14,7 @@ static int run(struct luoctl *l, int argc, char **argv)
 	const char *name = NULL;
 	int r;
 
-	r = luoctl_parse_session_only(argc, argv, &name, true);
+	r = luoctl_parse_session_only(l, argc, argv, &name, true);
 	if (r != LUOCTL_CONTINUE)
 		return r;
 	r = luoctl_open_or_fail(l, &ctx);
@@ -22,19 +22,26 @@ static int run(struct luoctl *l, int argc, char **argv)
 		return r;
 	r = luo_session_retrieve(ctx, name, &session);
 	if (r < 0)
-		return luoctl_fail(r, "cannot retrieve the session",
-				   luoctl_session_hint(r, false));
+		return luoctl_fail_at(l, LUOCTL_STEP_LOOKUP, r,
+				      "cannot retrieve the session",
+				      luoctl_session_hint(r, false));
 	r = luoctl_finish_session(session);
 	if (r < 0)
-		return luoctl_fail(r, "cannot finish the session", NULL);
+		return luoctl_fail(l, r, "cannot finish the session", NULL);
 	fprintf(stderr, "luoctl: session \"%s\" finished\n", name);
+	if (l->json) {
+		struct luoctl_json j;
+
+		luoctl_json_begin(&j, "finished");
+		luoctl_json_str(&j, "session", name);
+		luoctl_json_end(&j);
+	}
 	return EXIT_SUCCESS;
 }
 
 const struct luoctl_cmd luoctl_cmd_finish = {
 	.name = "finish",
-	.help =
-"  finish --session NAME\n"
-"                take session NAME and finish it, discarding its files\n",
+	.synopsis = "finish --session NAME\n",
+	.help = "take session NAME and finish it, discarding its files\n",
 	.run = run,
 };

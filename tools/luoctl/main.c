@@ -8,8 +8,10 @@
  * session open; the kexec reboot has to happen during that time.  After the
  * reboot "restore" takes the session back and writes the files out.
  *
- * This file is the dispatcher: the global options, the command table, the
- * help and the version.  Each command is in a file of its own.
+ * This file is the dispatcher: the global options before the command, the
+ * command table and the help.  Each command is in a file of its own, and
+ * parses its options with luoctl_getopt(), which takes the global options
+ * after the command too.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,10 +19,6 @@
 #include <string.h>
 
 #include "luoctl.h"
-
-#ifndef LUOCTL_VERSION
-#define LUOCTL_VERSION "unknown"
-#endif
 
 /* In the order of the help; NULL puts a blank line there. */
 static const struct luoctl_cmd *const commands[] = {
@@ -37,6 +35,51 @@ static const struct luoctl_cmd *const commands[] = {
 	&luoctl_cmd_finish_all,
 };
 
+#define HELP_INDENT 16
+
+static const char exit_status_help[] =
+	"Exit status:\n"
+	"  0  success\n"
+	"  1  failure\n"
+	"  2  usage error\n"
+	"  3  no LUO device, or a kernel without LUO (ENOENT, ENODEV, ENXIO\n"
+	"     or EPROTO opening the device)\n"
+	"  4  the device is busy: another process holds it (EBUSY)\n"
+	"  5  no such session, token or label\n"
+	"  hold -- COMMAND exits with COMMAND's status once it ran: 128+N\n"
+	"  when signal N killed it, 126 or 127 when it could not be run.\n";
+
+/* Print @text, a line at a time, each indented by @indent spaces. */
+static void put_indented(const char *text, int indent, FILE *f)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+
+		fprintf(f, "%*s%.*s\n", indent, "", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
+/* A command's block of "luoctl --help": its synopsis lines indented by
+ * two, its help by HELP_INDENT, on the synopsis' line when it fits. */
+static void cmd_block(const struct luoctl_cmd *cmd, FILE *f)
+{
+	const char *syn = cmd->synopsis;
+	size_t n = strcspn(syn, "\n");
+
+	if (syn[n] == '\n' && syn[n + 1] == '\0' && n + 3 <= HELP_INDENT) {
+		size_t h = strcspn(cmd->help, "\n");
+
+		fprintf(f, "  %-*.*s%.*s\n", HELP_INDENT - 2, (int)n, syn,
+			(int)h, cmd->help);
+		put_indented(cmd->help + h + (cmd->help[h] == '\n'),
+			     HELP_INDENT, f);
+		return;
+	}
+	put_indented(syn, 2, f);
+	put_indented(cmd->help, HELP_INDENT, f);
+}
+
 void luoctl_help(FILE *f)
 {
 	fputs("Usage: luoctl [OPTIONS] COMMAND [ARGS]\n"
@@ -44,7 +87,7 @@ void luoctl_help(FILE *f)
 	      "Inspect and drive the Linux Live Update Orchestrator "
 	      "(/dev/liveupdate).\n"
 	      "\n"
-	      "Options:\n"
+	      "Options (before or after the command):\n"
 	      "  -d, --device PATH   device node (default " LUO_DEVICE_PATH ")\n"
 	      "  -f, --fake          use a fresh in-memory fake kernel; nothing persists\n"
 	      "                      from one run to the next (for trying luoctl out)\n"
@@ -52,17 +95,48 @@ void luoctl_help(FILE *f)
 	      "                      with --fake: start the fake kernel as after a live\n"
 	      "                      update that carried FILE in session NAME, under\n"
 	      "                      token 1, 2, ... in the order given (repeatable)\n"
+	      "      --fake-error OP=ERRNO\n"
+	      "                      with --fake: the first request OP (open,\n"
+	      "                      create-session, retrieve-session, preserve,\n"
+	      "                      retrieve, finish, unpreserve, prepare) fails with\n"
+	      "                      ERRNO (a name such as EBUSY, or a number)\n"
 	      "  -a, --abi ABI       auto (default), mainline or rfc\n"
+	      "  -j, --json          print JSON objects, one a line, on stdout (errors\n"
+	      "                      too); the schema is in luoctl(1)\n"
 	      "  -v, --verbose       log what libluo does to stderr\n"
-	      "  -h, --help          show this help\n"
+	      "  -h, --help          show this help, or after COMMAND the command's\n"
 	      "  -V, --version       show the version\n"
 	      "\n"
 	      "Commands:\n", f);
-	for (size_t i = 0; i < LUOI_ELEMENTSOF(commands); i++)
-		fputs(commands[i] ? commands[i]->help : "\n", f);
+	for (size_t i = 0; i < LUOI_ELEMENTSOF(commands); i++) {
+		if (commands[i])
+			cmd_block(commands[i], f);
+		else
+			fputc('\n', f);
+	}
+	fputc('\n', f);
+	fputs(exit_status_help, f);
+	fputs("See luoctl(1).\n", f);
+}
+
+void luoctl_cmd_help(const struct luoctl_cmd *cmd, FILE *f)
+{
+	const char *syn = cmd->synopsis;
+
+	while (*syn) {
+		size_t n = strcspn(syn, "\n");
+
+		fprintf(f, "%s luoctl [OPTIONS] %.*s\n",
+			syn == cmd->synopsis ? "Usage:" : "      ", (int)n,
+			syn);
+		syn += n + (syn[n] == '\n');
+	}
+	fputc('\n', f);
+	put_indented(cmd->help, 2, f);
 	fputs("\n"
-	      "Exit status: 0 success, 1 failure, 2 usage error.  "
-	      "See luoctl(1).\n", f);
+	      "OPTIONS, the global options of 'luoctl --help', may also follow\n"
+	      "the command.  The exit statuses are in 'luoctl --help' and\n"
+	      "luoctl(1).\n", f);
 }
 
 static const struct luoctl_cmd *find_command(const char *name)
@@ -76,84 +150,27 @@ static const struct luoctl_cmd *find_command(const char *name)
 static void luoctl_done(struct luoctl *l)
 {
 	free(l->incoming);
+	free(l->fake_errors);
 	luo_fake_unref(l->fake_kernel);
-}
-
-static int parse_abi(const char *s, enum luo_abi *abi)
-{
-	if (strcmp(s, "auto") == 0)
-		*abi = LUO_ABI_AUTO;
-	else if (strcmp(s, "mainline") == 0)
-		*abi = LUO_ABI_MAINLINE;
-	else if (strcmp(s, "rfc") == 0)
-		*abi = LUO_ABI_RFC;
-	else
-		return luoctl_usage_error("unknown ABI: %s", s);
-	return LUOCTL_CONTINUE;
 }
 
 /* The options before the command.  LUOCTL_CONTINUE or an exit status. */
 static int parse_global(struct luoctl *l, int argc, char **argv)
 {
-	enum { OPT_FAKE_INCOMING = 0x100 };
 	static const struct option longopts[] = {
-		{ "device", required_argument, NULL, 'd' },
-		{ "fake", no_argument, NULL, 'f' },
-		{ "fake-incoming", required_argument, NULL, OPT_FAKE_INCOMING },
-		{ "abi", required_argument, NULL, 'a' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		LUOCTL_GLOBAL_LONGOPTS,
 		{ 0 },
 	};
-	int c, r;
+	int c;
 
-	l->incoming = calloc((size_t)argc, sizeof(*l->incoming));
-	if (!l->incoming)
-		return luoctl_fail(-ENOMEM, "luoctl", NULL);
-
-	/* "+": stop at the command; its options are parsed by the command. */
-	while ((c = getopt_long(argc, argv, "+d:fa:vhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			l->device = optarg;
-			break;
-		case 'f':
-			l->fake = true;
-			break;
-		case OPT_FAKE_INCOMING:
-			if (!strchr(optarg, '='))
-				return luoctl_usage_error("--fake-incoming %s: "
-							  "not NAME=FILE", optarg);
-			l->incoming[l->n_incoming++] = optarg;
-			break;
-		case 'a':
-			r = parse_abi(optarg, &l->abi);
-			if (r != LUOCTL_CONTINUE)
-				return r;
-			break;
-		case 'v':
-			l->verbose = true;
-			break;
-		case 'V':
-			/* the library it runs with may be newer */
-			printf("luoctl %s (libluo %d.%d.%d)\n", LUOCTL_VERSION,
-			       luo_version() / 10000, luo_version() / 100 % 100,
-			       luo_version() % 100);
-			return EXIT_SUCCESS;
-		default:
-			return luoctl_opt_other(c);
-		}
-	}
+	/* "+": stop at the command; its options are parsed by the command.
+	 * luoctl_getopt() takes the global options itself. */
+	c = luoctl_getopt(l, argc, argv, "+:h" LUOCTL_GLOBAL_SHORTOPTS,
+			  longopts);
+	if (c != -1)
+		return luoctl_opt_other(l, c);
 	if (optind >= argc)
-		return luoctl_usage_error("no command given");
-	if (l->fake && l->device)
-		return luoctl_usage_error("--fake and --device exclude each other");
-	if (l->n_incoming > 0 && !l->fake)
-		return luoctl_usage_error("--fake-incoming needs --fake");
-	if (l->n_incoming > 0 && l->abi == LUO_ABI_RFC)
-		return luoctl_usage_error("--fake-incoming needs the mainline "
-					  "ABI: sessions");
+		return luoctl_usage_error(l, "no command given");
 	return LUOCTL_CONTINUE;
 }
 
@@ -163,14 +180,19 @@ int main(int argc, char **argv)
 	const struct luoctl_cmd *cmd;
 	int r;
 
+	/* --fake-incoming, --fake-error: at most one per argument */
+	l.incoming = calloc((size_t)argc, sizeof(*l.incoming));
+	l.fake_errors = calloc((size_t)argc, sizeof(*l.fake_errors));
+	if (!l.incoming || !l.fake_errors)
+		return luoctl_fail(&l, -ENOMEM, "luoctl", NULL);
 	r = parse_global(&l, argc, argv);
 	if (r != LUOCTL_CONTINUE)
 		return r;
 	cmd = find_command(argv[optind]);
 	if (!cmd)
-		return luoctl_usage_error("unknown command: %s", argv[optind]);
-	r = luoctl_fake_boot_or_fail(&l);
-	if (r)
-		return r;
+		return luoctl_usage_error(&l, "unknown command: %s",
+					  argv[optind]);
+	l.cmd = cmd;
+	/* The command parses its options, then calls luoctl_start_or_fail(). */
 	return cmd->run(&l, argc - optind, argv + optind);
 }

@@ -9,16 +9,17 @@
 
 #include "luoctl.h"
 
-static int transition(const struct luoctl *l, int argc, char **argv,
+static int transition(struct luoctl *l, int argc, char **argv,
 		      int (*fn)(luo_ctx_t *), bool rfc_only)
 {
 	_cleanup_ctx_ luo_ctx_t *ctx = NULL;
+	_cleanup_free_ char *msg = NULL;
 	const char *session = NULL;
 	enum luo_state state;
 	enum luo_abi abi;
 	int r;
 
-	r = luoctl_parse_session_only(argc, argv, &session, false);
+	r = luoctl_parse_session_only(l, argc, argv, &session, false);
 	if (r != LUOCTL_CONTINUE)
 		return r;
 	r = luoctl_open_or_fail(l, &ctx);
@@ -31,22 +32,26 @@ static int transition(const struct luoctl *l, int argc, char **argv,
 		 * the process that preserved the tokens: what luoctl would
 		 * prepare is gone when it exits.
 		 */
-		fprintf(stderr, "luoctl: %s: not available on the mainline ABI\n"
-			"luoctl: hint: there the original API's state belongs "
-			"to the process that preserved the tokens; call "
-			"luo_prepare()/luo_cancel() in it\n", argv[0]);
-		return EXIT_FAILURE;
+		if (asprintf(&msg, "%s: not available on the mainline ABI",
+			     argv[0]) < 0)
+			msg = NULL;
+		return luoctl_fail_msg(l, LUOCTL_EXIT_FAILURE, EOPNOTSUPP,
+			msg ? msg : argv[0],
+			"there the original API's state belongs to the process "
+			"that preserved the tokens; call luo_prepare()/"
+			"luo_cancel() in it");
 	}
 	if (r == 0)
 		r = fn(ctx);
 	if (r < 0)
-		return luoctl_fail(r, argv[0], -r == EINVAL ?
+		return luoctl_fail(l, r, argv[0], -r == EINVAL ?
 				   "not allowed in the current state; see "
 				   "'luoctl state'" : NULL);
 	r = luo_get_state(ctx, &state);
 	if (r < 0)
-		return luoctl_fail(r, "cannot get the live update state", NULL);
-	printf("%s\n", luo_state_to_string(state));
+		return luoctl_fail(l, r, "cannot get the live update state",
+				   NULL);
+	luoctl_print_state(l, state);
 	return EXIT_SUCCESS;
 }
 
@@ -67,18 +72,21 @@ static int run_finish_all(struct luoctl *l, int argc, char **argv)
 
 const struct luoctl_cmd luoctl_cmd_prepare = {
 	.name = "prepare",
-	.help = "  prepare       NORMAL -> PREPARED (RFC ABI only)\n",
+	.synopsis = "prepare\n",
+	.help = "NORMAL -> PREPARED (RFC ABI only)\n",
 	.run = run_prepare,
 };
 
 const struct luoctl_cmd luoctl_cmd_cancel = {
 	.name = "cancel",
-	.help = "  cancel        PREPARED -> NORMAL (RFC ABI only)\n",
+	.synopsis = "cancel\n",
+	.help = "PREPARED -> NORMAL (RFC ABI only)\n",
 	.run = run_cancel,
 };
 
 const struct luoctl_cmd luoctl_cmd_finish_all = {
 	.name = "finish-all",
-	.help = "  finish-all    UPDATED -> NORMAL: discard what was not restored\n",
+	.synopsis = "finish-all\n",
+	.help = "UPDATED -> NORMAL: discard what was not restored\n",
 	.run = run_finish_all,
 };
