@@ -1216,7 +1216,9 @@ int luo_session_retrieve(luo_ctx_t *ctx, const char *name,
  * Errors:
  *  -EEXIST: @token is already used in this session, or being preserved
  *           by another thread (checked before the kernel is asked).
- *  -EINVAL: @session is NULL or incoming, or @fd is negative.
+ *  -EINVAL: @session is NULL or incoming, @fd is negative, or @token is
+ *           reserved for libluo's record (LUO_TOKEN_RESERVED_MIN or
+ *           above).
  *  -EBADF: @fd is not an open descriptor, or an O_PATH one.
  *  -EBUSY: the file is already preserved (in any session), or was
  *          retrieved from an incoming session that is not finished yet:
@@ -1252,7 +1254,9 @@ int luo_session_preserve_fd(luo_session_t *session, int fd, uint64_t token);
  *
  * Errors:
  *  -ENOENT: the session has no such token, or was finished.
- *  -EINVAL: @session or @fd is NULL, or the session is outgoing.
+ *  -EINVAL: @session or @fd is NULL, the session is outgoing, or @token
+ *           is reserved for libluo's record (LUO_TOKEN_RESERVED_MIN or
+ *           above).
  *  -ECHILD: @session is used in a child process after fork().
  *  -EMFILE: no descriptor left.
  *  -ENOMEM: out of memory.
@@ -1701,7 +1705,10 @@ int luo_session_retrieve_fd_by_label(luo_session_t *session,
  *  -EINVAL: @ctx or @fn is NULL.
  *  -ENODEV: the context does not hold the device.
  *  -EOPNOTSUPP: the context speaks the RFC ABI.
- *  -EBUSY: another context of this boot holds the index.
+ *  -EBUSY: another context of this boot holds the index.  Like the
+ *          passing errors below, a later call tries again; what was
+ *          retrieved stays with this context.
+ *  -EMFILE: no descriptor left to retrieve or read the index.
  *  -EBADMSG: an index record is damaged (nothing is listed).
  *  -EPROTONOSUPPORT: an index was written by a newer libluo in a format
  *                    this one cannot read.
@@ -1785,8 +1792,9 @@ int luo_session_from_fdstore(luo_ctx_t *ctx, const char *name,
  * Return: 0 on success, a negative errno value on failure.
  *
  * Errors:
- *  -EINVAL: @session or @name is NULL, or @name is not a valid
- *           descriptor name.
+ *  -EINVAL: @session or @name is NULL, @name is not a valid
+ *           descriptor name, or $NOTIFY_SOCKET is longer than a socket
+ *           address holds.
  *  -ENXIO: $NOTIFY_SOCKET is not set.
  *  -EAFNOSUPPORT: $NOTIFY_SOCKET is not a UNIX socket address (vsock is
  *                 not supported).

@@ -90,7 +90,8 @@ void luoi_record_entry_encode(uint8_t *buf, const struct luoi_record_entry *e)
 	if (e->type == LUOI_RECORD_TOKEN)
 		put64(buf + 8, e->token);
 	put16(buf + off - 2, (uint16_t)e->text_len);
-	memcpy(buf + off, e->text, e->text_len);
+	if (e->text_len) /* an entry without text may have no pointer */
+		memcpy(buf + off, e->text, e->text_len);
 }
 
 void luoi_record_header_encode(uint8_t *buf, enum luoi_record_kind kind,
@@ -249,7 +250,7 @@ void luoi_record_writer_fini(struct luoi_record_writer *w)
  */
 static int seg_make(struct luoi_record_writer *w, size_t size,
 		    unsigned int first, struct luoi_record_seg **ret,
-		    unsigned int *segment)
+		    unsigned int *segment, bool *exhausted)
 {
 	_cleanup_free_ struct luoi_record_seg *seg = calloc(1, sizeof(*seg));
 	_cleanup_close_ int fd = -1;
@@ -281,6 +282,7 @@ static int seg_make(struct luoi_record_writer *w, size_t size,
 		munmap(map, size);
 		return r;
 	}
+	*exhausted = false;
 	for (k = first, r = -ENOSPC; k < LUOI_RECORD_SEGMENTS; k++) {
 		luoi_record_header_encode(map, w->kind, k, size, 0, w->id);
 		r = luoi_req_preserve_fd(w->backend, w->session_fd, fd,
@@ -289,6 +291,10 @@ static int seg_make(struct luoi_record_writer *w, size_t size,
 			break;
 		r = -ENOSPC;
 	}
+	/* every reserved token taken: for good (the kernel's own ENOSPC,
+	 * a full session, may pass) */
+	if (k == LUOI_RECORD_SEGMENTS)
+		*exhausted = true;
 	if (r < 0) {
 		munmap(map, size);
 		return r;
@@ -313,6 +319,7 @@ int luoi_record_reserve(struct luoi_record_writer *w, pthread_mutex_t *lock,
 	for (;;) {
 		struct luoi_record_seg *seg = w->cur, *made = NULL;
 		unsigned int k = 0, first;
+		bool exhausted = false;
 		size_t size;
 		int r;
 
@@ -334,12 +341,12 @@ int luoi_record_reserve(struct luoi_record_writer *w, pthread_mutex_t *lock,
 		first = w->next_segment;
 		w->growing = true;
 		luoi_mutex_unlock(lock);
-		r = seg_make(w, size, first, &made, &k);
+		r = seg_make(w, size, first, &made, &k, &exhausted);
 		luoi_mutex_lock(lock);
 		w->growing = false;
 		pthread_cond_broadcast(&w->grown);
 		if (r < 0) {
-			if (r == -ENOSPC)
+			if (exhausted)
 				w->next_segment = LUOI_RECORD_SEGMENTS;
 			return r;
 		}

@@ -34,8 +34,8 @@ static void index_free(luo_ctx_t *ctx)
 		luoi_record_writer_fini(&ix->writer);
 		luoi_session_free(ix->out);
 	}
-	for (unsigned int i = 0; i < ix->n_in; i++)
-		luoi_session_free(ix->in[i]);
+	for (unsigned int slot = 0; slot < LUOI_INDEX_SLOTS; slot++)
+		luoi_session_free(ix->in[slot]);
 	names_free(ix);
 	pthread_cond_destroy(&ix->changed);
 	pthread_mutex_destroy(&ix->lock);
@@ -90,7 +90,7 @@ int luoi_index_reserve(luo_ctx_t *ctx, const char *api, size_t name_len,
 		       struct luoi_record_res *res)
 {
 	struct luoi_index *ix = index_get(ctx);
-	struct luo_session *s;
+	struct luo_session *s = NULL;
 	int r;
 
 	if (!ix)
@@ -106,15 +106,23 @@ int luoi_index_reserve(luo_ctx_t *ctx, const char *api, size_t name_len,
 		pthread_cond_broadcast(&ix->changed);
 		if (r < 0) {
 			ix->out_state = LUOI_INDEX_NONE; /* the next create retries */
+		} else {
+			ix->out = s;
+			luoi_record_writer_init(&ix->writer, LUOI_RECORD_INDEX,
+						ctx->backend, s->fd);
+			ix->out_state = LUOI_INDEX_READY;
+		}
+		/* logged with no lock held and the state settled: the
+		 * callback may call libluo, this very function too */
+		luoi_mutex_unlock(&ix->lock);
+		if (r < 0)
 			luoi_err(ctx, api, "cannot create the session index: %s",
 				 strerror(-r));
+		else
+			luoi_dbg(ctx, api, "session index is \"%s\"", s->name);
+		luoi_mutex_lock(&ix->lock);
+		if (r < 0)
 			return r;
-		}
-		ix->out = s;
-		luoi_record_writer_init(&ix->writer, LUOI_RECORD_INDEX,
-					ctx->backend, s->fd);
-		ix->out_state = LUOI_INDEX_READY;
-		luoi_dbg(ctx, api, "session index is \"%s\"", s->name);
 	}
 	return luoi_record_reserve(&ix->writer, &ix->lock,
 				   luoi_record_entry_size(LUOI_RECORD_NAME,
@@ -211,40 +219,110 @@ static int apply_entry(const struct luoi_record_entry *e, void *data)
 }
 
 /*
- * Retrieve every slot's index session and read its record.  Without the
- * lock (the state is BUSY).  The sessions retrieved are kept in @in
- * whatever happens next: dropping one would finish it for this boot.
+ * Retrieve the index sessions of every slot not taken yet.  Without the
+ * lock (the state is BUSY: this thread alone touches ix->in).  What was
+ * retrieved is kept in ix->in whatever happens next: dropping a session
+ * would finish it for this boot.  0, or a passing error (the next call
+ * goes on from here).  *taken: a slot was retrieved by another context.
  */
-static int index_load(luo_ctx_t *ctx, struct luo_session **in,
-		      unsigned int *n_in, struct name_list *names)
+static int index_retrieve(luo_ctx_t *ctx, struct luoi_index *ix, bool *taken)
 {
 	char name[LUO_K_NAME_LEN];
-	bool taken = false;
-	int r, err = 0;
 
+	*taken = false;
 	for (unsigned int slot = 0; slot < LUOI_INDEX_SLOTS; slot++) {
 		struct luo_session *s;
+		int r;
 
+		if (ix->in[slot] || ix->absent[slot])
+			continue;
 		slot_name(name, sizeof(name), slot);
 		r = luoi_session_open(ctx, name, LUO_SESSION_INCOMING, &s);
-		if (r == -ENOENT)
+		if (r == -ENOENT) {
+			ix->absent[slot] = true; /* for this boot */
 			continue;
+		}
 		if (r == -EINVAL) {
-			taken = true; /* another context retrieved it */
+			*taken = true; /* another context retrieved it */
 			continue;
 		}
 		if (r < 0)
 			return r;
 		s->internal = true;
-		in[(*n_in)++] = s;
-		r = luoi_record_load(ctx->backend, s->fd, LUOI_RECORD_INDEX,
-				     apply_entry, names);
-		if (r < 0 && !err)
-			err = r;
+		ix->in[slot] = s;
+		ix->n_in++;
 	}
-	if (err)
-		return err;
-	return taken && *n_in == 0 ? -EBUSY : 0;
+	return 0;
+}
+
+/* The names the held index sessions list, in slot order. */
+static int index_read(luo_ctx_t *ctx, struct luoi_index *ix,
+		      struct name_list *names)
+{
+	for (unsigned int slot = 0; slot < LUOI_INDEX_SLOTS; slot++) {
+		int r;
+
+		if (!ix->in[slot])
+			continue;
+		r = luoi_record_load(ctx->backend, ix->in[slot]->fd,
+				     LUOI_RECORD_INDEX, apply_entry, names);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Take and read the previous boot's index, with ix->lock held on entry
+ * and on return (dropped meanwhile; the state is BUSY). */
+static int index_load(luo_ctx_t *ctx, struct luoi_index *ix)
+{
+	struct name_list names = { 0 };
+	bool taken = false;
+	int dev, r;
+
+	dev = luoi_ctx_device_get(ctx);
+	if (dev < 0)
+		return dev;
+	ix->in_state = LUOI_INDEX_BUSY;
+	luoi_mutex_unlock(&ix->lock);
+	r = index_retrieve(ctx, ix, &taken);
+	luoi_ctx_device_put(ctx);
+	if (r == 0 && taken && ix->n_in == 0)
+		r = -EBUSY;
+	if (r == 0)
+		r = index_read(ctx, ix, &names);
+	luoi_mutex_lock(&ix->lock);
+	pthread_cond_broadcast(&ix->changed);
+	if (r == 0 || r == -EBADMSG || r == -EPROTONOSUPPORT) {
+		/* for good: what the index says, or that it is damaged */
+		ix->in_state = LUOI_INDEX_READY;
+		ix->in_error = r;
+		if (r == 0) {
+			ix->names = names.names;
+			ix->n_names = names.n;
+			names = (struct name_list){ 0 };
+		}
+	} else {
+		/* passing (or another context holds it): a later call goes
+		 * on from what was retrieved */
+		ix->in_state = LUOI_INDEX_NONE;
+	}
+	name_list_free(&names);
+	/* logged with no lock held and the state settled: the callback may
+	 * call libluo, this very function too */
+	luoi_mutex_unlock(&ix->lock);
+	if (r == -EBUSY)
+		luoi_dbg(ctx, "luo_ctx_foreach_incoming_session",
+			 "the session index of this boot is held by another "
+			 "context");
+	else if (r < 0)
+		luoi_err(ctx, "luo_ctx_foreach_incoming_session",
+			 "the session index of the previous boot %s: %s",
+			 r == -EBADMSG || r == -EPROTONOSUPPORT ?
+				 "is unusable" : "cannot be read now",
+			 strerror(-r));
+	luoi_mutex_lock(&ix->lock);
+	return r == -EBADMSG || r == -EPROTONOSUPPORT ? 0 : r;
 }
 
 LUOI_EXPORT int luo_ctx_foreach_incoming_session(luo_ctx_t *ctx,
@@ -269,45 +347,10 @@ LUOI_EXPORT int luo_ctx_foreach_incoming_session(luo_ctx_t *ctx,
 	while (ix->in_state == LUOI_INDEX_BUSY)
 		pthread_cond_wait(&ix->changed, &ix->lock);
 	if (ix->in_state == LUOI_INDEX_NONE) {
-		struct luo_session *in[LUOI_INDEX_SLOTS];
-		struct name_list names = { 0 };
-		unsigned int n_in = 0;
-		int dev = luoi_ctx_device_get(ctx);
-
-		if (dev < 0) {
+		r = index_load(ctx, ix);
+		if (r < 0) {
 			luoi_mutex_unlock(&ix->lock);
-			return dev;
-		}
-		ix->in_state = LUOI_INDEX_BUSY;
-		luoi_mutex_unlock(&ix->lock);
-		r = index_load(ctx, in, &n_in, &names);
-		luoi_ctx_device_put(ctx);
-		luoi_mutex_lock(&ix->lock);
-		pthread_cond_broadcast(&ix->changed);
-		memcpy(ix->in, in, n_in * sizeof(*in));
-		ix->n_in = n_in;
-		if (r == -EBUSY || (r < 0 && n_in == 0 && r != -EBADMSG &&
-				    r != -EPROTONOSUPPORT)) {
-			/* nothing taken: a later call may try again */
-			ix->in_state = LUOI_INDEX_NONE;
-			luoi_mutex_unlock(&ix->lock);
-			name_list_free(&names);
-			if (r == -EBUSY)
-				luoi_dbg(ctx, "luo_ctx_foreach_incoming_session",
-					 "the session index of this boot "
-					      "is held by another context");
 			return r;
-		}
-		ix->in_state = LUOI_INDEX_READY;
-		ix->in_error = r;
-		if (r == 0) {
-			ix->names = names.names;
-			ix->n_names = names.n;
-		} else {
-			name_list_free(&names);
-			luoi_err(ctx, "luo_ctx_foreach_incoming_session",
-				 "the session index of the previous boot "
-				      "is unusable: %s", strerror(-r));
 		}
 	}
 	r = ix->in_error;

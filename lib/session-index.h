@@ -20,6 +20,7 @@
 #define LUOI_SESSION_INDEX_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "record.h"
@@ -45,11 +46,12 @@ struct luoi_index {
 	struct luoi_record_writer writer;
 
 	enum luoi_index_state in_state;
-	struct luo_session *in[LUOI_INDEX_SLOTS]; /* internal handles */
+	struct luo_session *in[LUOI_INDEX_SLOTS]; /* by slot; NULL: none */
+	bool absent[LUOI_INDEX_SLOTS];           /* ENOENT: none this boot */
 	unsigned int n_in;
 	char **names; /* the previous boot's sessions, in order */
 	size_t n_names;
-	int in_error; /* what every listing returns once READY */
+	int in_error; /* once READY: 0, or the index is damaged for good */
 };
 
 #endif /* LUOI_SESSION_INDEX_H */

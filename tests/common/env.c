@@ -164,6 +164,7 @@ struct collect_files {
 	struct tb_fake_file *out;
 	int max;
 	int n;
+	bool all;
 };
 
 static int collect_file(const char *session, enum luo_session_direction dir,
@@ -171,6 +172,8 @@ static int collect_file(const char *session, enum luo_session_direction dir,
 {
 	struct collect_files *c = userdata;
 
+	if (!c->all && tb_file_is_libluos(session, token))
+		return 0;
 	if (c->n < c->max) {
 		struct tb_fake_file *f = &c->out[c->n];
 
@@ -185,9 +188,9 @@ static int collect_file(const char *session, enum luo_session_direction dir,
 	return 0;
 }
 
-int tb_fake_files(struct tb_fake_file *out, int max)
+static int fake_files(struct tb_fake_file *out, int max, bool all)
 {
-	struct collect_files c = { out, max, 0 };
+	struct collect_files c = { out, max, 0, all };
 	int r;
 
 	assert_not_null(tb.fake);
@@ -196,20 +199,110 @@ int tb_fake_files(struct tb_fake_file *out, int max)
 	return c.n;
 }
 
+int tb_fake_files(struct tb_fake_file *out, int max)
+{
+	return fake_files(out, max, false);
+}
+
+int tb_fake_all_files(struct tb_fake_file *out, int max)
+{
+	return fake_files(out, max, true);
+}
+
+/* Every file, in a buffer of ours (large enough for the tests). */
+#define TB_FILES_MAX 4096
+static struct tb_fake_file tb_files_buf[TB_FILES_MAX];
+
+static int all_files(void)
+{
+	int n = tb_fake_all_files(tb_files_buf, TB_FILES_MAX);
+
+	assert_le(n, TB_FILES_MAX, "more fake files than the tests expect");
+	return n;
+}
+
+static bool file_in(const struct tb_fake_file *f, const char *name)
+{
+	return name ? f->has_session && !strcmp(f->session, name)
+		    : !f->has_session;
+}
+
 int tb_fake_files_in(const char *name)
 {
-	static struct tb_fake_file files[1024];
-	int i, n, found = 0;
+	int i, n = all_files(), found = 0;
 
-	n = tb_fake_files(files, 1024);
-	assert_le(n, 1024);
-	for (i = 0; i < n; i++) {
-		if (name ? files[i].has_session &&
-				   !strcmp(files[i].session, name)
-			 : !files[i].has_session)
+	for (i = 0; i < n; i++)
+		if (file_in(&tb_files_buf[i], name) &&
+		    !tb_file_is_libluos(tb_files_buf[i].session,
+				     tb_files_buf[i].token))
 			found++;
+	return found;
+}
+
+int tb_fake_libluo_files_in(const char *name)
+{
+	int i, n = all_files(), found = 0;
+
+	for (i = 0; i < n; i++)
+		if (file_in(&tb_files_buf[i], name) &&
+		    tb_file_is_libluos(tb_files_buf[i].session,
+				    tb_files_buf[i].token))
+			found++;
+	return found;
+}
+
+int tb_fake_libluo_file_count(void)
+{
+	int i, n = all_files(), found = 0;
+
+	for (i = 0; i < n; i++)
+		if (tb_file_is_libluos(tb_files_buf[i].session,
+				    tb_files_buf[i].token))
+			found++;
+	return found;
+}
+
+int tb_fake_user_file_count(void)
+{
+	int total, libluos;
+
+	assert_not_null(tb.fake);
+	libluos = tb_fake_libluo_file_count();
+	total = luo_fake_file_count(tb.fake);
+	assert_ge(total, libluos);
+	return total - libluos;
+}
+
+int tb_fake_index_session_count(enum luo_session_direction dir)
+{
+	char seen[TB_INDEX_SLOTS] = { 0 };
+	int i, n = all_files(), found = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct tb_fake_file *f = &tb_files_buf[i];
+		int slot;
+
+		if (f->dir != dir || !tb_session_is_index(f->session))
+			continue;
+		slot = tb_index_slot(f->session);
+		assert_ge(slot, 0, "index session %s", f->session);
+		if (!seen[slot]) {
+			seen[slot] = 1;
+			found++;
+		}
 	}
 	return found;
+}
+
+int tb_fake_user_session_count(enum luo_session_direction dir)
+{
+	int total, index;
+
+	assert_not_null(tb.fake);
+	index = tb_fake_index_session_count(dir);
+	total = luo_fake_session_count(tb.fake, dir);
+	assert_ge(total, index);
+	return total - index;
 }
 
 void tb_snapshot(struct tb_snapshot *s)
@@ -224,11 +317,12 @@ void tb_snapshot(struct tb_snapshot *s)
 	r = luo_get_state(tb_ctx(), &s->state);
 	assert_eq(r, 0, "luo_get_state: %d", r);
 	if (tb.fake) {
-		s->fake_files = luo_fake_file_count(tb.fake);
-		s->fake_out = luo_fake_session_count(tb.fake,
-						     LUO_SESSION_OUTGOING);
-		s->fake_in = luo_fake_session_count(tb.fake,
-						    LUO_SESSION_INCOMING);
+		/* the fake keeps a descriptor per file it holds: those of
+		 * libluo's own files are not the test's */
+		s->fds -= tb_fake_libluo_file_count();
+		s->fake_files = tb_fake_user_file_count();
+		s->fake_out = tb_fake_user_session_count(LUO_SESSION_OUTGOING);
+		s->fake_in = tb_fake_user_session_count(LUO_SESSION_INCOMING);
 	} else {
 		s->fake_files = s->fake_out = s->fake_in = -1;
 	}

@@ -24,6 +24,8 @@
 #include <libluo.h>
 #include <libluo-fake.h>
 
+#include "libluo-own.h"
+
 enum tb_backend {
 	TB_BACKEND_INVALID = -1,
 	TB_BACKEND_FAKE = 0,
@@ -84,12 +86,40 @@ struct tb_fake_file {
 	uint64_t token;
 };
 
-/* Files the fake holds (at most @max); returns how many there are. */
+/*
+ * What libluo keeps in the kernel for itself (record segments, index
+ * sessions) is told apart by libluo-own.h.  The helpers below that say
+ * "user" count what the user owns, without those; the "all" ones count
+ * everything the fake holds; the "libluo" ones, libluo's own only.
+ */
+/* Files the fake holds, those of the user only (at most @max); returns how
+ * many there are. */
 int tb_fake_files(struct tb_fake_file *out, int max);
-/* Number of fake files in session @name (NULL: RFC list). */
+/* Every file the fake holds, libluo's too (at most @max). */
+int tb_fake_all_files(struct tb_fake_file *out, int max);
+/* Number of the user's fake files in session @name (NULL: RFC list). */
 int tb_fake_files_in(const char *name);
+/* Number of libluo's own fake files (record segments, or an index
+ * session's files) in session @name. */
+int tb_fake_libluo_files_in(const char *name);
+/* luo_fake_file_count() without libluo's own files. */
+int tb_fake_user_file_count(void);
+/* luo_fake_file_count() of libluo's own files only. */
+int tb_fake_libluo_file_count(void);
+/* luo_fake_session_count() without the index sessions.  An index session
+ * is recognised by the files it holds: one whose first record segment
+ * could not be made (a failed first luo_session_create()) holds none and
+ * is counted; the tests that provoke that say so. */
+int tb_fake_user_session_count(enum luo_session_direction dir);
+/* The index sessions of @dir the fake holds (those with a file). */
+int tb_fake_index_session_count(enum luo_session_direction dir);
 
-/* Everything a failed call must leave as it was. */
+/* Everything a failed call must leave as it was.  The fake's counts are
+ * the user's (tb_fake_user_*()): a first preserve that the kernel refuses
+ * may leave the session's record segment behind, which is libluo's by
+ * design; for the same reason @fds does not count the descriptors the fake
+ * keeps for libluo's own files (one per file: a leak of libluo's own
+ * descriptor still shows). */
 struct tb_snapshot {
 	int fds;
 	int tokens;       /* luo_token_count(tb.ctx) */

@@ -16,11 +16,13 @@
  *   1. the fixture (.fx): a context with an outgoing session "bad.out"
  *      holding token 2, an empty one "bad.spare" and token 1 of the
  *      original API; optionally closed device, PREPARED, an incoming
- *      session "bad.in" (tokens 2, 0, UINT64_MAX) or the UPDATED state;
+ *      session "bad.in" (tokens 2, 0, LUO_TOKEN_RESERVED_MIN - 1) or the
+ *      UPDATED state;
  *   2. the bad input (.bad descriptor class, .msg hand-off message, .prep);
  *   3. a snapshot: open descriptors, the context's token count and
  *      lookups, each fixture session's token count and lookups, the
- *      state, and the fake's truth (files, sessions, boot, state);
+ *      state, and the fake's truth (the user's files and sessions,
+ *      libluo's own record files and index sessions, boot, state);
  *   4. the call: its return value must be .expected; if that is an error,
  *      every out-parameter sentinel is untouched and no callback ran;
  *      unless the row is R_CHANGES (a success that changes state by
@@ -36,9 +38,11 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -49,6 +53,10 @@
 #include "test.h"
 
 /* ---- the row ------------------------------------------------------------ */
+
+/* The largest token a session takes: those from LUO_TOKEN_RESERVED_MIN up
+ * hold libluo's record. */
+#define TOKEN_TOP (LUO_TOKEN_RESERVED_MIN - 1)
 
 enum fixture {
 	FX_NONE,     /* tb.opts and tb.fake only: no context */
@@ -151,6 +159,13 @@ struct fx {
 	luo_ctx_t *ctx;
 	luo_session_t *out, *spare, *in, *adopted;
 	luo_session_t *old;      /* bad.in's handle of the previous boot */
+	luo_session_t *norec;    /* bad.norec, retrieved without its record */
+	luo_session_t *stored;   /* from luo_session_from_fdstore() */
+	luo_ctx_t *ctx2;         /* another context holding the device */
+	int store_fd;            /* a descriptor "passed" by LISTEN_FDS */
+	bool store_owned;        /* a handle owns store_fd (or closed it) */
+	int notify;              /* what listens on $NOTIFY_SOCKET */
+	char listed[4][LUO_SESSION_NAME_MAX + 1]; /* foreach_incoming */
 	int out_memfd, orig_memfd, out_fd, dead;
 	int bad;                 /* the descriptor of row->bad */
 	int sock;                /* what luo_session_recv() reads */
@@ -182,8 +197,11 @@ struct fx {
 	enum luo_state o_state;
 	enum luo_token_state o_tstate;
 	enum luo_session_direction o_dir;
+	uint64_t o_token;
 	int calls;               /* callbacks run */
 };
+
+#define SENTINEL_TOKEN UINT64_C(0x5e575e575e575e57)
 
 static void keep_fd(struct fx *f, int fd)
 {
@@ -228,7 +246,8 @@ static luo_session_t *xcreate(luo_ctx_t *ctx, const char *name)
 	return s;
 }
 
-/* Context, bad.out (token 2), bad.spare, original API token 1. */
+/* Context, bad.out (token 2, label "bad.two"), bad.spare, original API
+ * token 1. */
 static void setup_ctx(struct fx *f)
 {
 	enum luo_state st;
@@ -238,7 +257,8 @@ static void setup_ctx(struct fx *f)
 	if (tb.abi == LUO_ABI_MAINLINE) {
 		f->out = xcreate(f->ctx, "bad.out");
 		f->out_memfd = new_memfd(f, 2);
-		expect_ok(luo_session_preserve_fd(f->out, f->out_memfd, 2));
+		expect_ok(luo_session_preserve_fd_labeled(f->out, f->out_memfd,
+							  2, "bad.two"));
 		f->out_fd = luo_session_get_fd(f->out);
 		f->spare = xcreate(f->ctx, "bad.spare");
 	}
@@ -248,24 +268,34 @@ static void setup_ctx(struct fx *f)
 	}
 }
 
-/* Boot 1: bad.in with tokens 2, 0, UINT64_MAX; boot 2: it is incoming. */
+/* Boot 1: bad.in with tokens 2 ("in.two"), 0 ("in.zero"), TOKEN_TOP (no
+ * label), and bad.norec with token 5 ("norec.five"); boot 2: bad.in is
+ * incoming (its record says the three, INCOMING, and their labels);
+ * bad.norec is left to the row. */
 static void setup_in(struct fx *f)
 {
-	static const uint64_t tokens[] = { 2, 0, UINT64_MAX };
-	luo_session_t *s;
+	static const uint64_t tokens[] = { 2, 0, TOKEN_TOP };
+	static const char *const labels[] = { "in.two", "in.zero", NULL };
+	luo_session_t *s, *norec;
 	size_t i;
+	int fd;
 
 	tb_require_fake("needs a kexec for an incoming session");
 	s = xcreate(tb_ctx(), "bad.in");
 	for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
-		int fd = memfd_pattern(tokens[i], 64);
-
-		expect_ok(luo_session_preserve_fd(s, fd, tokens[i]));
+		fd = memfd_pattern(tokens[i], 64);
+		expect_ok(luo_session_preserve_fd_labeled(s, fd, tokens[i],
+							  labels[i]));
 		xclose(fd);
 	}
+	norec = xcreate(tb_ctx(), "bad.norec");
+	fd = memfd_pattern(5, 64);
+	expect_ok(luo_session_preserve_fd_labeled(norec, fd, 5, "norec.five"));
+	xclose(fd);
 	f->dead = fcntl(luo_session_get_fd(s), F_DUPFD_CLOEXEC, 3);
 	keep_fd(f, f->dead);
 	tb_kexec();
+	expect_ok(luo_session_close(norec, LUO_SESSION_CLOSE_FORCE)); /* dead */
 	f->old = s; /* closed by the row or at teardown */
 	expect_ok(luo_session_retrieve(tb_ctx(), "bad.in", &f->in));
 	setup_ctx(f);
@@ -870,7 +900,8 @@ static void prep(struct fx *f)
 
 /* ---- the snapshot ------------------------------------------------------- */
 
-static const uint64_t probe_tokens[] = { 1, 2, 0, UINT64_MAX, 7, 0x77 };
+static const uint64_t probe_tokens[] = { 1, 2, 0, UINT64_MAX, 7, 0x77,
+					 TOKEN_TOP, LUO_TOKEN_RESERVED_MIN };
 #define NPROBE ((int)(sizeof(probe_tokens) / sizeof(probe_tokens[0])))
 
 struct view {
@@ -884,7 +915,12 @@ struct snap {
 	struct view ctx, out, spare, in;
 	int get_state;
 	enum luo_state state;
+	/* the user's files and sessions (tests/common/env.h) */
 	int fake_files, fake_out, fake_in, fake_boot;
+	/* libluo's own: record segments, index sessions.  Every fixture
+	 * session that a row can preserve into holds its record already, so a
+	 * failed call changes none of these either. */
+	int fake_libluo_files, fake_index_out, fake_index_in;
 	enum luo_state fake_state;
 };
 
@@ -921,6 +957,8 @@ static void take(struct fx *f, struct snap *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->fds = fd_count();
+	if (tb.fake) /* the fake's descriptors of libluo's own files */
+		s->fds -= tb_fake_libluo_file_count();
 	if (f->ctx) {
 		view_ctx(f->ctx, &s->ctx);
 		s->get_state = luo_get_state(f->ctx, &s->state);
@@ -929,11 +967,14 @@ static void take(struct fx *f, struct snap *s)
 	view_session(f->spare, &s->spare);
 	view_session(f->in, &s->in);
 	if (tb.fake) {
-		s->fake_files = luo_fake_file_count(tb.fake);
-		s->fake_out = luo_fake_session_count(tb.fake,
-						     LUO_SESSION_OUTGOING);
-		s->fake_in = luo_fake_session_count(tb.fake,
-						    LUO_SESSION_INCOMING);
+		s->fake_files = tb_fake_user_file_count();
+		s->fake_out = tb_fake_user_session_count(LUO_SESSION_OUTGOING);
+		s->fake_in = tb_fake_user_session_count(LUO_SESSION_INCOMING);
+		s->fake_libluo_files = tb_fake_libluo_file_count();
+		s->fake_index_out =
+			tb_fake_index_session_count(LUO_SESSION_OUTGOING);
+		s->fake_index_in =
+			tb_fake_index_session_count(LUO_SESSION_INCOMING);
 		s->fake_boot = luo_fake_get_boot(tb.fake);
 		assert_eq(luo_fake_get_state(tb.fake, &s->fake_state), 0);
 	}
@@ -985,6 +1026,11 @@ static void expect_unchanged(struct fx *f, const struct snap *before)
 	assert_eq(now.fake_in, before->fake_in,
 		  "fake incoming sessions %d -> %d", before->fake_in,
 		  now.fake_in);
+	assert_eq(now.fake_libluo_files, before->fake_libluo_files,
+		  "libluo's own files %d -> %d", before->fake_libluo_files,
+		  now.fake_libluo_files);
+	assert_eq(now.fake_index_out, before->fake_index_out);
+	assert_eq(now.fake_index_in, before->fake_index_in);
 	assert_eq(now.fake_boot, before->fake_boot);
 	assert_eq(now.fake_state, before->fake_state);
 }
@@ -1008,6 +1054,7 @@ static void expect_sentinels(const struct fx *f)
 		  "token state written on failure");
 	assert_eq((int)f->o_dir, SENTINEL_INT,
 		  "direction written on failure");
+	assert_eq(f->o_token, SENTINEL_TOKEN, "token written on failure");
 	assert_eq(f->calls, 0, "a callback ran for a failed call");
 }
 
@@ -1031,6 +1078,16 @@ static void teardown(struct fx *f)
 		expect_ok(luo_session_close(f->in, LUO_SESSION_CLOSE_FORCE));
 	if (f->old)
 		expect_ok(luo_session_close(f->old, LUO_SESSION_CLOSE_FORCE));
+	if (f->norec)
+		expect_ok(luo_session_close(f->norec, LUO_SESSION_CLOSE_FORCE));
+	/* the fd store's: no FORCE needed, the manager holds it too */
+	if (f->stored)
+		expect_ok(luo_session_close(f->stored, 0));
+	if (f->store_fd >= 0 && !f->store_owned)
+		xclose(f->store_fd);
+	if (f->notify >= 0)
+		xclose(f->notify);
+	luo_ctx_unref(f->ctx2);
 	if (f->row->fx == FX_PREPARED)
 		expect_ok(luo_cancel(f->ctx));
 	if (f->osession)
@@ -1097,6 +1154,7 @@ CALL(c_set_open_device_null)
 {
 	return luo_ctx_opts_set_open_device(NULL, false);
 }
+CALL(c_set_record_null_opts) { return luo_ctx_opts_set_record(NULL, false); }
 CALL(c_opts_set_log_null_opts)
 {
 	return luo_ctx_opts_set_log(NULL, log_cb, f, LOG_DEBUG);
@@ -1269,9 +1327,15 @@ CALL(c_create_valid)
 		return r;
 	expect_ok(luo_session_get_name(f->o_session, &name));
 	assert_str_eq(name, f->str);
-	if (tb.fake)
+	if (tb.fake) {
+		/* bad.out, bad.spare, libluo.tok.1, this */
+		assert_eq(tb_fake_user_session_count(LUO_SESSION_OUTGOING), 4);
+		/* and the context's index, which records it */
+		assert_eq(tb_fake_index_session_count(LUO_SESSION_OUTGOING),
+			  1);
 		assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING),
-			  4); /* bad.out, bad.spare, libluo.tok.1, this */
+			  5);
+	}
 	expect_ok(luo_session_close(f->o_session, 0));
 	return 0;
 }
@@ -1286,6 +1350,14 @@ CALL(c_retrieve_null_ret)
 CALL(c_retrieve) { return luo_session_retrieve(f->ctx, f->str, &f->o_session); }
 CALL(c_spf_null) { return luo_session_preserve_fd(NULL, f->bad, TOKEN_NEW); }
 CALL(c_spf) { return luo_session_preserve_fd(f->out, f->bad, f->row->token); }
+CALL(c_spf_spare)
+{
+	int r = luo_session_preserve_fd(f->spare, f->bad, f->row->token);
+
+	if (tb.fake)
+		assert_eq(tb_fake_libluo_files_in("bad.spare"), 0);
+	return r;
+}
 CALL(c_spf_in) { return luo_session_preserve_fd(f->in, f->bad, TOKEN_NEW); }
 CALL(c_spf_valid)
 {
@@ -1297,8 +1369,11 @@ CALL(c_spf_valid)
 	expect_ok(luo_session_token_lookup(f->out, f->row->token, &st));
 	assert_eq(st, LUO_TOKEN_PRESERVED);
 	assert_eq(luo_session_token_count(f->out), 2);
-	if (tb.fake)
+	if (tb.fake) {
 		assert_eq(tb_fake_files_in("bad.out"), 2);
+		/* the record made by the fixture's preserve has room */
+		assert_eq(tb_fake_libluo_files_in("bad.out"), 1);
+	}
 	return 0;
 }
 CALL(c_srf_null_session) { return luo_session_retrieve_fd(NULL, 2, &f->o_fd); }
@@ -1575,6 +1650,727 @@ CALL(c_file_count_null) { return luo_fake_file_count(NULL); }
 CALL(c_fake_state_null_fake) { return luo_fake_get_state(NULL, &f->o_state); }
 CALL(c_fake_state_null) { return luo_fake_get_state(tb.fake, NULL); }
 
+/* ---- labels ------------------------------------------------------------- */
+
+static void prep_label_255(struct fx *f)
+{
+	f->strbuf = malloc(LUO_LABEL_MAX + 1);
+	assert_not_null(f->strbuf);
+	memset(f->strbuf, 'l', LUO_LABEL_MAX);
+	f->strbuf[LUO_LABEL_MAX] = '\0';
+	f->str = f->strbuf;
+}
+
+static void prep_label_256(struct fx *f)
+{
+	f->strbuf = malloc(LUO_LABEL_MAX + 2);
+	assert_not_null(f->strbuf);
+	memset(f->strbuf, 'l', LUO_LABEL_MAX + 1);
+	f->strbuf[LUO_LABEL_MAX + 1] = '\0';
+	f->str = f->strbuf;
+}
+
+/* A context that keeps no record (luo_ctx_opts_set_record()), with a
+ * session of its own: a label has nowhere to go. */
+CALL(c_spfl_no_record)
+{
+	luo_ctx_opts_t *opts = NULL;
+	luo_session_t *s = NULL;
+	luo_ctx_t *ctx = NULL;
+	int r;
+
+	/* the fixture's context lets the device go to this one */
+	expect_ok(luo_ctx_close_device(f->ctx));
+	expect_ok(luo_ctx_opts_new(&opts));
+	if (tb.fake)
+		expect_ok(luo_ctx_opts_set_fake(opts, tb.fake));
+	else
+		expect_ok(luo_ctx_opts_set_device(opts, tb_device_path()));
+	expect_ok(luo_ctx_opts_set_record(opts, false));
+	expect_ok(luo_ctx_new(opts, &ctx));
+	luo_ctx_opts_free(opts);
+	expect_ok(luo_session_create(ctx, "bad.norecord", &s));
+	r = luo_session_preserve_fd_labeled(s, f->bad, TOKEN_NEW, "bad.new");
+	assert_eq(luo_session_token_count(s), 0);
+	if (tb.fake) {
+		assert_eq(tb_fake_files_in("bad.norecord"), 0);
+		assert_eq(tb_fake_libluo_files_in("bad.norecord"), 0);
+	}
+	/* without a label, as luo_session_preserve_fd() */
+	expect_ok(luo_session_preserve_fd_labeled(s, f->bad, TOKEN_NEW, NULL));
+	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+	luo_ctx_unref(ctx);
+	return r;
+}
+
+/* bad.out holds its record and token 2: a session of two files is full */
+static void prep_out_full(struct fx *f)
+{
+	expect_ok(luo_fake_set_limits(tb.fake, 0, 2));
+}
+
+/* the next PRESERVE_FD: bad.out's record has room, so the file's */
+static void prep_kernel_enomem(struct fx *f)
+{
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_PRESERVE_FD,
+					ENOMEM));
+}
+
+/* bad.norec, retrieved while its record cannot be read: a session that
+ * behaves as one without a record */
+static void prep_norec(struct fx *f)
+{
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_RETRIEVE_FD, EIO));
+	expect_ok(luo_session_retrieve(f->ctx, "bad.norec", &f->norec));
+	assert_eq(luo_session_token_count(f->norec), 0);
+}
+
+CALL(c_spfl_null)
+{
+	return luo_session_preserve_fd_labeled(NULL, f->bad, TOKEN_NEW,
+					       "bad.new");
+}
+CALL(c_spfl)
+{
+	return luo_session_preserve_fd_labeled(f->out, f->bad, f->row->token,
+					       f->str);
+}
+CALL(c_spfl_in)
+{
+	return luo_session_preserve_fd_labeled(f->in, f->bad, TOKEN_NEW,
+					       "bad.new");
+}
+/* bad.spare has no record yet: its first segment needs a descriptor */
+CALL(c_spfl_spare_no_fd)
+{
+	struct rlimit saved;
+	int r;
+
+	fd_limit_exhaust(&saved);
+	r = luo_session_preserve_fd_labeled(f->spare, f->bad, TOKEN_NEW,
+					    "bad.new");
+	fd_limit_restore(&saved);
+	if (tb.fake)
+		assert_eq(tb_fake_libluo_files_in("bad.spare"), 0);
+	return r;
+}
+/* A valid label (or none): preserved, found, the label a copy. */
+CALL(c_spfl_valid)
+{
+	enum luo_token_state st = 0;
+	const char *label = NULL;
+	int r = luo_session_preserve_fd_labeled(f->out, f->bad, f->row->token,
+						f->str);
+
+	if (r < 0)
+		return r;
+	expect_ok(luo_session_token_lookup(f->out, f->row->token, &st));
+	assert_eq(st, LUO_TOKEN_PRESERVED);
+	assert_eq(luo_session_token_count(f->out), 2);
+	if (f->str) {
+		expect_ok(luo_session_token_get_label(f->out, f->row->token,
+						      &label));
+		assert_str_eq(label, f->str);
+		assert_true(label != f->str, "the label was not copied");
+	} else {
+		expect_ret(luo_session_token_get_label(f->out, f->row->token,
+						       &label), -ENOENT);
+	}
+	if (tb.fake)
+		assert_eq(tb_fake_files_in("bad.out"), 2);
+	return 0;
+}
+
+CALL(c_gl_null_session)
+{
+	return luo_session_token_get_label(NULL, 2, &f->o_name);
+}
+CALL(c_gl_null_label) { return luo_session_token_get_label(f->out, 2, NULL); }
+static int get_label_of(struct fx *f, luo_session_t *s)
+{
+	int r = luo_session_token_get_label(s, f->row->token, &f->o_name);
+
+	if (r == 0) {
+		assert_str_eq(f->o_name, f->str);
+		/* valid, unchanged, until the handle is closed */
+		expect_ok(luo_session_token_get_label(s, f->row->token,
+						      &f->o_name));
+		assert_str_eq(f->o_name, f->str);
+	}
+	return r;
+}
+CALL(c_gl_out) { return get_label_of(f, f->out); }
+CALL(c_gl_spare) { return get_label_of(f, f->spare); }
+CALL(c_gl_in) { return get_label_of(f, f->in); }
+
+CALL(c_rbl_null_session)
+{
+	return luo_session_retrieve_fd_by_label(NULL, "in.two", &f->o_token,
+						&f->o_fd);
+}
+CALL(c_rbl_null_label)
+{
+	return luo_session_retrieve_fd_by_label(f->in, NULL, &f->o_token,
+						&f->o_fd);
+}
+CALL(c_rbl_null_fd)
+{
+	return luo_session_retrieve_fd_by_label(f->in, "in.two", &f->o_token,
+						NULL);
+}
+CALL(c_rbl_out)
+{
+	return luo_session_retrieve_fd_by_label(f->out, "bad.two", &f->o_token,
+						&f->o_fd);
+}
+CALL(c_rbl_norec)
+{
+	return luo_session_retrieve_fd_by_label(f->norec, "norec.five",
+						&f->o_token, &f->o_fd);
+}
+CALL(c_rbl_no_fd_left)
+{
+	struct rlimit saved;
+	int r;
+
+	fd_limit_exhaust(&saved);
+	r = luo_session_retrieve_fd_by_label(f->in, f->str, &f->o_token,
+					     &f->o_fd);
+	fd_limit_restore(&saved);
+	return r;
+}
+/* A label found: the token's file, RESTORED. */
+CALL(c_rbl)
+{
+	enum luo_token_state st = 0;
+	int r = luo_session_retrieve_fd_by_label(f->in, f->str, &f->o_token,
+						 &f->o_fd);
+
+	if (r < 0)
+		return r;
+	assert_eq(f->o_token, f->row->token);
+	expect_file_pattern(f->o_fd, f->row->token, 64);
+	xclose(f->o_fd);
+	expect_ok(luo_session_token_lookup(f->in, f->row->token, &st));
+	assert_eq(st, LUO_TOKEN_RESTORED);
+	return 0;
+}
+CALL(c_rbl_null_token)
+{
+	int r = luo_session_retrieve_fd_by_label(f->in, f->str, NULL,
+						 &f->o_fd);
+
+	if (r < 0)
+		return r;
+	expect_file_pattern(f->o_fd, f->row->token, 64);
+	xclose(f->o_fd);
+	return 0;
+}
+
+/* ---- the index ---------------------------------------------------------- */
+
+static int listed_cb(const char *name, void *data)
+{
+	struct fx *f = data;
+
+	if (f->calls < 4)
+		snprintf(f->listed[f->calls], sizeof(f->listed[0]), "%s",
+			 name);
+	f->calls++;
+	return (int)f->row->arg;
+}
+
+/* The index of this boot taken by tb.ctx, which then lets the device go
+ * to another context, f->ctx2. */
+static void prep_index_taken(struct fx *f)
+{
+	int calls = 0;
+
+	f->calls = 0;
+	expect_ok(luo_ctx_foreach_incoming_session(f->ctx, listed_cb, f));
+	calls = f->calls;
+	assert_eq(calls, 2);
+	expect_ok(luo_ctx_close_device(f->ctx));
+	f->ctx2 = tb_new_ctx();
+}
+
+static void prep_inject_retrieve_session(struct fx *f)
+{
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_RETRIEVE_SESSION,
+					EIO));
+}
+
+static void prep_inject_retrieve_fd(struct fx *f)
+{
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_RETRIEVE_FD, EIO));
+}
+
+CALL(c_fis_null_ctx)
+{
+	return luo_ctx_foreach_incoming_session(NULL, listed_cb, f);
+}
+CALL(c_fis_null_fn)
+{
+	return luo_ctx_foreach_incoming_session(f->ctx, NULL, f);
+}
+CALL(c_fis) { return luo_ctx_foreach_incoming_session(f->ctx, listed_cb, f); }
+CALL(c_fis_ctx2)
+{
+	return luo_ctx_foreach_incoming_session(f->ctx2, listed_cb, f);
+}
+CALL(c_fis_no_fd_left)
+{
+	struct rlimit saved;
+	int r;
+
+	fd_limit_exhaust(&saved);
+	r = luo_ctx_foreach_incoming_session(f->ctx, listed_cb, f);
+	fd_limit_restore(&saved);
+	return r;
+}
+/* The previous boot created bad.in and bad.norec (setup_in()), in that
+ * order; a second listing gives the same without asking the kernel. */
+CALL(c_fis_valid)
+{
+	int r = luo_ctx_foreach_incoming_session(f->ctx, listed_cb, f), ops;
+
+	if (r != f->row->expected)
+		return r;
+	if (f->row->fx == FX_CTX) {
+		assert_eq(f->calls, 0, "boot 0 has no previous boot");
+		return r;
+	}
+	if (f->row->arg) {
+		assert_eq(f->calls, 1, "the callback's value did not stop");
+		assert_str_eq(f->listed[0], "bad.in");
+		return r;
+	}
+	assert_eq(f->calls, 2);
+	assert_str_eq(f->listed[0], "bad.in");
+	assert_str_eq(f->listed[1], "bad.norec");
+	ops = luo_fake_op_count(tb.fake, LUO_FAKE_OP_ALL);
+	f->calls = 0;
+	expect_ok(luo_ctx_foreach_incoming_session(f->ctx, listed_cb, f));
+	assert_eq(f->calls, 2);
+	assert_eq(luo_fake_op_count(tb.fake, LUO_FAKE_OP_ALL), ops,
+		  "a second listing asked the kernel");
+	f->calls = 0;
+	return r;
+}
+
+/* ---- the service manager's descriptor store ----------------------------- */
+
+/* Says that descriptor @fd (3 or more) was passed to this process under
+ * @name, as the service manager does (sd_listen_fds(3)): the ones before
+ * it are passed too, under a name nobody asks for. */
+static void listen_env(int fd, const char *name)
+{
+	char *names, num[32];
+	size_t len = 0, cap;
+	int i, n = fd - 3 + 1;
+
+	assert_ge(fd, 3);
+	cap = (size_t)n * 8 + strlen(name) + 1;
+	names = malloc(cap);
+	assert_not_null(names);
+	for (i = 0; i < n - 1; i++)
+		len += (size_t)snprintf(names + len, cap - len, "unknown:");
+	snprintf(names + len, cap - len, "%s", name);
+	snprintf(num, sizeof(num), "%d", (int)getpid());
+	assert_eq(setenv("LISTEN_PID", num, 1), 0);
+	snprintf(num, sizeof(num), "%d", n);
+	assert_eq(setenv("LISTEN_FDS", num, 1), 0);
+	assert_eq(setenv("LISTEN_FDNAMES", names, 1), 0);
+	free(names);
+}
+
+/* A copy of @src passed as "bad.store". */
+static void store(struct fx *f, int src)
+{
+	f->store_fd = fcntl(src, F_DUPFD_CLOEXEC, 64);
+	assert_ge(f->store_fd, 64, "F_DUPFD: %s", strerror(errno));
+	listen_env(f->store_fd, "bad.store");
+}
+
+static void prep_store_out(struct fx *f) { store(f, f->out_fd); }
+static void prep_store_in(struct fx *f)
+{
+	store(f, luo_session_get_fd(f->in));
+}
+static void prep_store_memfd(struct fx *f) { store(f, new_memfd(f, 3)); }
+/* a number that is not open */
+static void prep_store_closed(struct fx *f)
+{
+	int fd = 100;
+
+	while (fd_is_open(fd))
+		fd++;
+	listen_env(fd, "bad.store");
+}
+static void prep_store_taken(struct fx *f)
+{
+	prep_store_out(f);
+	expect_ok(luo_session_from_fdstore(f->ctx, "bad.store", &f->stored));
+	f->store_owned = true;
+}
+static void prep_store_closed_by_handle(struct fx *f)
+{
+	prep_store_taken(f);
+	expect_ok(luo_session_close(f->stored, 0));
+	f->stored = NULL;
+	assert_false(fd_is_open(f->store_fd));
+}
+static void prep_store_no_pid(struct fx *f)
+{
+	prep_store_out(f);
+	assert_eq(unsetenv("LISTEN_PID"), 0);
+}
+static void prep_store_other_pid(struct fx *f)
+{
+	char num[32];
+
+	prep_store_out(f);
+	snprintf(num, sizeof(num), "%d", (int)getppid());
+	assert_eq(setenv("LISTEN_PID", num, 1), 0);
+}
+static void prep_store_no_fds(struct fx *f)
+{
+	prep_store_out(f);
+	assert_eq(unsetenv("LISTEN_FDS"), 0);
+}
+static void prep_store_no_names(struct fx *f)
+{
+	prep_store_out(f);
+	assert_eq(unsetenv("LISTEN_FDNAMES"), 0);
+}
+static void prep_store_zero_fds(struct fx *f)
+{
+	prep_store_out(f);
+	assert_eq(setenv("LISTEN_FDS", "0", 1), 0);
+}
+static void prep_store_fds_junk(struct fx *f)
+{
+	prep_store_out(f);
+	assert_eq(setenv("LISTEN_FDS", "62x", 1), 0);
+}
+/* bad.store is name number LISTEN_FDS + 1 */
+static void prep_store_names_past_fds(struct fx *f)
+{
+	char num[32];
+
+	prep_store_out(f);
+	snprintf(num, sizeof(num), "%d", f->store_fd - 3);
+	assert_eq(setenv("LISTEN_FDS", num, 1), 0);
+}
+static void prep_store_rfc(struct fx *f)
+{
+	store(f, new_memfd(f, 3));
+}
+
+/* The environment is read, not changed. */
+struct env_copy {
+	char pid[32], fds[32], names[1024];
+	bool has[3];
+};
+
+static void env_save(struct env_copy *e)
+{
+	static const char *const vars[] = { "LISTEN_PID", "LISTEN_FDS",
+					    "LISTEN_FDNAMES" };
+	char *dst[] = { e->pid, e->fds, e->names };
+	size_t len[] = { sizeof(e->pid), sizeof(e->fds), sizeof(e->names) };
+
+	memset(e, 0, sizeof(*e));
+	for (int i = 0; i < 3; i++) {
+		const char *v = getenv(vars[i]);
+
+		e->has[i] = v != NULL;
+		snprintf(dst[i], len[i], "%s", v ? v : "");
+	}
+}
+
+static int from_fdstore(struct fx *f, luo_ctx_t *ctx, const char *name,
+			luo_session_t **ret)
+{
+	struct env_copy before, after;
+	int r;
+
+	env_save(&before);
+	r = luo_session_from_fdstore(ctx, name, ret);
+	env_save(&after);
+	assert_true(!memcmp(&before, &after, sizeof(before)),
+		    "the environment changed");
+	if (r < 0 && f->store_fd >= 0 && !f->store_owned)
+		assert_true(fd_is_open(f->store_fd),
+			    "a failed call closed the descriptor");
+	return r;
+}
+
+CALL(c_fds_null_ctx)
+{
+	return from_fdstore(f, NULL, "bad.store", &f->o_session);
+}
+CALL(c_fds_null_ret) { return from_fdstore(f, f->ctx, "bad.store", NULL); }
+CALL(c_fds) { return from_fdstore(f, f->ctx, f->str, &f->o_session); }
+/* Valid: the handle owns the descriptor; closing it needs no FORCE. */
+CALL(c_fds_valid)
+{
+	enum luo_session_direction dir = 0;
+	enum luo_token_state st = 0;
+	const char *name = NULL;
+	int r = from_fdstore(f, f->ctx, f->str, &f->o_session);
+
+	if (r < 0)
+		return r;
+	f->store_owned = true;
+	assert_eq(luo_session_get_fd(f->o_session), f->store_fd);
+	expect_ok(luo_session_get_direction(f->o_session, &dir));
+	expect_ok(luo_session_get_name(f->o_session, &name));
+	if (f->row->fx == FX_IN) {
+		const char *label = NULL;
+
+		/* its record was read: tokens and labels, before any
+		 * retrieve */
+		assert_eq(dir, LUO_SESSION_INCOMING);
+		assert_str_eq(name, "bad.in");
+		assert_eq(luo_session_token_count(f->o_session), 3);
+		expect_ok(luo_session_token_lookup(f->o_session, 0, &st));
+		assert_eq(st, LUO_TOKEN_INCOMING);
+		expect_ok(luo_session_token_get_label(f->o_session, 2,
+						      &label));
+		assert_str_eq(label, "in.two");
+	} else {
+		assert_eq(dir, LUO_SESSION_OUTGOING);
+		assert_str_eq(name, "bad.out");
+		/* an adopted handle knows what it preserves */
+		assert_eq(luo_session_token_count(f->o_session), 0);
+	}
+	expect_ok(luo_session_close(f->o_session, 0));
+	assert_false(fd_is_open(f->store_fd), "the handle did not own it");
+	/* the session itself lives on in the fixture's handle */
+	assert_eq(luo_session_token_count(f->row->fx == FX_IN ? f->in : f->out),
+		  f->row->fx == FX_IN ? 3 : 1);
+	return 0;
+}
+
+static void prep_store_in_eio(struct fx *f)
+{
+	prep_store_in(f);
+	prep_inject_retrieve_fd(f);
+}
+
+/* the usual user of the fd store: a context without the device */
+CALL(c_fds_valid_nodev)
+{
+	luo_ctx_opts_t *opts = NULL;
+	luo_ctx_t *ctx = NULL;
+	int r;
+
+	expect_ok(luo_ctx_opts_new(&opts));
+	if (tb.fake)
+		expect_ok(luo_ctx_opts_set_fake(opts, tb.fake));
+	else
+		expect_ok(luo_ctx_opts_set_device(opts, tb_device_path()));
+	expect_ok(luo_ctx_opts_set_open_device(opts, false));
+	expect_ok(luo_ctx_new(opts, &ctx));
+	luo_ctx_opts_free(opts);
+	r = from_fdstore(f, ctx, f->str, &f->o_session);
+	if (r == 0) {
+		f->store_owned = true;
+		assert_eq(luo_session_get_fd(f->o_session), f->store_fd);
+		expect_ok(luo_session_close(f->o_session, 0));
+	}
+	luo_ctx_unref(ctx);
+	return r;
+}
+
+/* $NOTIFY_SOCKET and who listens there */
+static void notify_env(const char *value)
+{
+	assert_eq(setenv("NOTIFY_SOCKET", value, 1), 0);
+}
+
+static void prep_notify_path(struct fx *f)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	tmp_path(f, "notify");
+	assert_lt(strlen(f->path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, f->path, strlen(f->path) + 1);
+	f->notify = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_ge(f->notify, 0);
+	assert_eq(bind(f->notify, (struct sockaddr *)&sun, sizeof(sun)), 0,
+		  "bind: %s", strerror(errno));
+	snprintf(f->unlink_path, sizeof(f->unlink_path), "%s", f->path);
+	notify_env(f->path);
+	f->str = "bad.pushed";
+}
+
+static void prep_notify_abstract(struct fx *f)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char name[64];
+	socklen_t len;
+
+	snprintf(name, sizeof(name), "@libluo-tests-notify-%d",
+		 (int)getpid());
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+			  strlen(name));
+	memcpy(sun.sun_path, name, strlen(name));
+	sun.sun_path[0] = '\0';
+	f->notify = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_ge(f->notify, 0);
+	assert_eq(bind(f->notify, (struct sockaddr *)&sun, len), 0,
+		  "bind: %s", strerror(errno));
+	notify_env(name);
+	f->str = "bad.pushed";
+}
+
+/* bound, then closed: the path is there, nobody listens */
+static void prep_notify_nobody(struct fx *f)
+{
+	prep_notify_path(f);
+	xclose(f->notify);
+	f->notify = -1;
+}
+
+static void prep_notify_stream(struct fx *f)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	tmp_path(f, "notify");
+	memcpy(sun.sun_path, f->path, strlen(f->path) + 1);
+	f->notify = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_ge(f->notify, 0);
+	assert_eq(bind(f->notify, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_eq(listen(f->notify, 1), 0);
+	snprintf(f->unlink_path, sizeof(f->unlink_path), "%s", f->path);
+	notify_env(f->path);
+	f->str = "bad.pushed";
+}
+
+static void prep_notify_missing(struct fx *f)
+{
+	tmp_path(f, "missing");
+	notify_env(f->path);
+	f->str = "bad.pushed";
+}
+
+static void prep_notify_unset(struct fx *f)
+{
+	assert_eq(unsetenv("NOTIFY_SOCKET"), 0);
+	f->str = "bad.pushed";
+}
+
+static void prep_notify_empty(struct fx *f)
+{
+	notify_env("");
+	f->str = "bad.pushed";
+}
+
+static void prep_notify_vsock(struct fx *f)
+{
+	notify_env("vsock:2:4711");
+	f->str = "bad.pushed";
+}
+
+static void prep_notify_relative(struct fx *f)
+{
+	notify_env("run/notify");
+	f->str = "bad.pushed";
+}
+
+static void prep_notify_too_long(struct fx *f)
+{
+	char path[200];
+
+	memset(path, 'n', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	notify_env(path);
+	f->str = "bad.pushed";
+}
+
+/* the name rows: a listener, and the row's name */
+static void prep_notify_name(struct fx *f)
+{
+	const char *name = f->row->str;
+
+	prep_notify_path(f);
+	f->str = name;
+}
+
+static void prep_notify_name_256(struct fx *f)
+{
+	prep_notify_path(f);
+	f->strbuf = malloc(257);
+	assert_not_null(f->strbuf);
+	memset(f->strbuf, 'n', 256);
+	f->strbuf[256] = '\0';
+	f->str = f->strbuf;
+}
+
+static void prep_store_name_256(struct fx *f)
+{
+	prep_store_out(f);
+	f->strbuf = malloc(257);
+	assert_not_null(f->strbuf);
+	memset(f->strbuf, 'n', 256);
+	f->strbuf[256] = '\0';
+	f->str = f->strbuf;
+}
+
+static void prep_store_out_name(struct fx *f)
+{
+	const char *name = f->row->str;
+
+	prep_store_out(f);
+	f->str = name;
+}
+
+CALL(c_push_null) { return luo_session_fdstore_push(NULL, "bad.pushed"); }
+/* A refused push leaves the handle as it was: not sent (the teardown
+ * still needs FORCE for bad.out). */
+CALL(c_push) { return luo_session_fdstore_push(f->out, f->str); }
+/* Valid: the manager gets "FDSTORE=1", "FDNAME=" and the session; the
+ * handle may be closed without FORCE, and the session lives on. */
+CALL(c_push_valid)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
+	} control;
+	char text[512], want[512];
+	struct iovec iov = { .iov_base = text, .iov_len = sizeof(text) - 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *cm;
+	int r = luo_session_fdstore_push(f->out, f->str), got;
+	ssize_t n;
+
+	if (r < 0)
+		return r;
+	n = recvmsg(f->notify, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	assert_gt(n, 0, "nothing reached the manager: %s", strerror(errno));
+	text[n] = '\0';
+	snprintf(want, sizeof(want), "FDSTORE=1\nFDNAME=%s\n", f->str);
+	assert_str_eq(text, want);
+	cm = CMSG_FIRSTHDR(&mh);
+	assert_not_null(cm);
+	assert_eq(cm->cmsg_type, SCM_RIGHTS);
+	assert_eq(cm->cmsg_len, CMSG_LEN(sizeof(int)), "one descriptor");
+	memcpy(&got, CMSG_DATA(cm), sizeof(int));
+	assert_true(same_inode(got, f->out_fd), "not the session's");
+	/* as after a send: no FORCE needed, nothing is lost */
+	expect_ok(luo_session_close(f->out, 0));
+	f->out = NULL;
+	if (tb.fake)
+		assert_eq(tb_fake_files_in("bad.out"), 1);
+	xclose(got);
+	return 0;
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 #define ROW(fn_, input_, expected_, call_, ...)                           \
@@ -1657,6 +2453,8 @@ static const struct row rows[] = {
 	    c_set_fake_null_both),
 	ROW(luo_ctx_opts_set_open_device, "null_opts", -EINVAL,
 	    c_set_open_device_null),
+	ROW(luo_ctx_opts_set_record, "null_opts", -EINVAL,
+	    c_set_record_null_opts),
 	ROW(luo_ctx_opts_set_log, "null_opts", -EINVAL,
 	    c_opts_set_log_null_opts),
 	ROW(luo_ctx_opts_set_log, "priority_minus_1", -EINVAL, c_opts_set_log,
@@ -1945,9 +2743,20 @@ static const struct row rows[] = {
 	    c_spf, .fx = FX_IN, .bad = FD_RETRIEVED, TOK(TOKEN_NEW)),
 	ROW(luo_session_preserve_fd, "token_0_is_valid", 0, c_spf_valid, CTX,
 	    .bad = FD_MEMFD, TOK(0), .flags = R_CHANGES),
-	ROW(luo_session_preserve_fd, "token_uint64_max_is_valid", 0,
-	    c_spf_valid, CTX, .bad = FD_MEMFD, TOK(UINT64_MAX),
+	ROW(luo_session_preserve_fd, "token_reserved_min_minus_1_is_valid", 0,
+	    c_spf_valid, CTX, .bad = FD_MEMFD, TOK(TOKEN_TOP),
 	    .flags = R_CHANGES),
+	ROW(luo_session_preserve_fd, "token_reserved_min", -EINVAL, c_spf,
+	    CTX, .bad = FD_MEMFD, TOK(LUO_TOKEN_RESERVED_MIN)),
+	ROW(luo_session_preserve_fd, "token_reserved_min_plus_1", -EINVAL,
+	    c_spf, CTX, .bad = FD_MEMFD, TOK(LUO_TOKEN_RESERVED_MIN + 1)),
+	ROW(luo_session_preserve_fd, "token_uint64_max", -EINVAL, c_spf, CTX,
+	    .bad = FD_MEMFD, TOK(UINT64_MAX)),
+	/* before its first preserve a session has no record yet: a refused
+	 * reserved token makes none */
+	ROW(luo_session_preserve_fd, "token_reserved_min_no_record_yet",
+	    -EINVAL, c_spf_spare, CTX, .bad = FD_MEMFD,
+	    TOK(LUO_TOKEN_RESERVED_MIN)),
 	ROW(luo_session_retrieve_fd, "null_session", -EINVAL,
 	    c_srf_null_session),
 	ROW(luo_session_retrieve_fd, "null_fd", -EINVAL, c_srf_null_fd,
@@ -1960,8 +2769,13 @@ static const struct row rows[] = {
 	    .fx = FX_IN, TOK(2), .prep = prep_finish_in),
 	ROW(luo_session_retrieve_fd, "token_0_is_valid", 0, c_srf, .fx = FX_IN,
 	    TOK(0), .flags = R_CHANGES),
-	ROW(luo_session_retrieve_fd, "token_uint64_max_is_valid", 0, c_srf,
-	    .fx = FX_IN, TOK(UINT64_MAX), .flags = R_CHANGES),
+	ROW(luo_session_retrieve_fd, "token_reserved_min_minus_1_is_valid", 0,
+	    c_srf, .fx = FX_IN, TOK(TOKEN_TOP), .flags = R_CHANGES),
+	/* bad.in holds its record at LUO_TOKEN_RESERVED_MIN: libluo's */
+	ROW(luo_session_retrieve_fd, "token_reserved_min", -EINVAL, c_srf,
+	    .fx = FX_IN, TOK(LUO_TOKEN_RESERVED_MIN)),
+	ROW(luo_session_retrieve_fd, "token_uint64_max", -EINVAL, c_srf,
+	    .fx = FX_IN, TOK(UINT64_MAX)),
 	ROW(luo_session_finish, "null_session", -EINVAL, c_sfinish_null),
 	ROW(luo_session_finish, "outgoing_session", -EINVAL, c_sfinish_out,
 	    CTX),
@@ -2227,6 +3041,240 @@ static const struct row rows[] = {
 	ROW(luo_session_finish, "device_closed_still_works", 0, c_sfinish_in,
 	    .fx = FX_NODEV_IN, .flags = R_CHANGES),
 
+	/* ---- labels ----
+	 * Not reachable from here: -ENOSPC for a record of 256 segments
+	 * (the 256th would be 64 MiB) and -ENOMEM of libluo's own
+	 * (tests/fault's allocation failures reach it). */
+	ROW(luo_session_preserve_fd_labeled, "null_session", -EINVAL,
+	    c_spfl_null, .bad = FD_MEMFD),
+	ROW(luo_session_preserve_fd_labeled, "incoming_session", -EINVAL,
+	    c_spfl_in, .fx = FX_IN, .bad = FD_MEMFD),
+	ROW(luo_session_preserve_fd_labeled, "fd_negative", -EINVAL, c_spfl,
+	    CTX, .bad = FD_NEG, TOK(TOKEN_NEW), .str = "bad.new"),
+	ROW(luo_session_preserve_fd_labeled, "token_reserved_min", -EINVAL,
+	    c_spfl, CTX, .bad = FD_MEMFD, TOK(LUO_TOKEN_RESERVED_MIN),
+	    .str = "bad.new"),
+	ROW(luo_session_preserve_fd_labeled, "token_uint64_max", -EINVAL,
+	    c_spfl, CTX, .bad = FD_MEMFD, TOK(UINT64_MAX), .str = "bad.new"),
+	ROW(luo_session_preserve_fd_labeled, "label_empty", -EINVAL, c_spfl,
+	    CTX, .bad = FD_MEMFD, TOK(TOKEN_NEW), .str = ""),
+	ROW(luo_session_preserve_fd_labeled, "label_256_bytes", -EINVAL,
+	    c_spfl, CTX, .bad = FD_MEMFD, TOK(TOKEN_NEW),
+	    .prep = prep_label_256),
+	ROW(luo_session_preserve_fd_labeled, "token_in_use", -EEXIST, c_spfl,
+	    CTX, .bad = FD_MEMFD, TOK(2), .str = "bad.other"),
+	ROW(luo_session_preserve_fd_labeled, "label_in_use", -EEXIST, c_spfl,
+	    CTX, .bad = FD_MEMFD, TOK(TOKEN_NEW), .str = "bad.two"),
+	ROW(luo_session_preserve_fd_labeled, "session_full", -ENOSPC, c_spfl,
+	    CTX, FAKE, .bad = FD_MEMFD, TOK(TOKEN_NEW), .str = "bad.new",
+	    .prep = prep_out_full),
+	ROW(luo_session_preserve_fd_labeled, "kernel_out_of_memory", -ENOMEM,
+	    c_spfl, CTX, FAKE, .bad = FD_MEMFD, TOK(TOKEN_NEW),
+	    .str = "bad.new", .prep = prep_kernel_enomem),
+	ROW(luo_session_preserve_fd_labeled, "context_keeps_no_record",
+	    -EOPNOTSUPP, c_spfl_no_record, CTX, .bad = FD_MEMFD,
+	    .flags = R_CHANGES),
+	ROW(luo_session_preserve_fd_labeled, "no_descriptor_for_the_record",
+	    -EMFILE, c_spfl_spare_no_fd, CTX, .bad = FD_MEMFD),
+	ROW(luo_session_preserve_fd_labeled, "fd_closed", -EBADF, c_spfl, CTX,
+	    .bad = FD_CLOSED, TOK(TOKEN_NEW), .str = "bad.new"),
+	ROW(luo_session_preserve_fd_labeled, "fd_pipe", -ENOENT, c_spfl, CTX,
+	    .bad = FD_PIPE, TOK(TOKEN_NEW), .str = "bad.new"),
+	ROW(luo_session_preserve_fd_labeled, "file_preserved_already", -EBUSY,
+	    c_spfl, CTX, .bad = FD_OUT_FILE, TOK(TOKEN_NEW), .str = "bad.new"),
+	ROW(luo_session_preserve_fd_labeled, "label_is_valid", 0, c_spfl_valid,
+	    CTX, .bad = FD_MEMFD, TOK(TOKEN_NEW), .str = "bad.new",
+	    .flags = R_CHANGES),
+	ROW(luo_session_preserve_fd_labeled, "label_255_bytes_is_valid", 0,
+	    c_spfl_valid, CTX, .bad = FD_MEMFD, TOK(TOKEN_NEW),
+	    .prep = prep_label_255, .flags = R_CHANGES),
+	ROW(luo_session_preserve_fd_labeled, "label_non_ascii_is_valid", 0,
+	    c_spfl_valid, CTX, .bad = FD_MEMFD, TOK(TOKEN_NEW),
+	    .str = "bad.\xc3\xa9t\xc3\xa9\xff", .flags = R_CHANGES),
+	ROW(luo_session_preserve_fd_labeled, "label_null_is_valid", 0,
+	    c_spfl_valid, CTX, .bad = FD_MEMFD, TOK(TOKEN_NEW),
+	    .flags = R_CHANGES),
+	ROW(luo_session_preserve_fd_labeled,
+	    "token_reserved_min_minus_1_is_valid", 0, c_spfl_valid, CTX,
+	    .bad = FD_MEMFD, TOK(TOKEN_TOP), .str = "bad.top",
+	    .flags = R_CHANGES),
+	ROW(luo_session_preserve_fd_labeled, "device_closed_still_works", 0,
+	    c_spfl_valid, .fx = FX_NODEV, .bad = FD_MEMFD, TOK(TOKEN_NEW),
+	    .str = "bad.new", .flags = R_CHANGES),
+	ROW(luo_session_token_get_label, "null_session", -EINVAL,
+	    c_gl_null_session),
+	ROW(luo_session_token_get_label, "null_label", -EINVAL,
+	    c_gl_null_label, CTX),
+	ROW(luo_session_token_get_label, "unknown_token", -ENOENT, c_gl_out,
+	    CTX, TOK(TOKEN_NEW)),
+	ROW(luo_session_token_get_label, "token_of_another_session", -ENOENT,
+	    c_gl_spare, CTX, TOK(2)),
+	ROW(luo_session_token_get_label, "incoming_token_without_label",
+	    -ENOENT, c_gl_in, .fx = FX_IN, TOK(TOKEN_TOP)),
+	ROW(luo_session_token_get_label, "incoming_token_of_the_record",
+	    -ENOENT, c_gl_in, .fx = FX_IN, TOK(LUO_TOKEN_RESERVED_MIN)),
+	ROW(luo_session_token_get_label, "outgoing_is_valid", 0, c_gl_out, CTX,
+	    TOK(2), .str = "bad.two"),
+	ROW(luo_session_token_get_label, "incoming_before_retrieve_is_valid", 0,
+	    c_gl_in, .fx = FX_IN, TOK(2), .str = "in.two"),
+	ROW(luo_session_token_get_label, "device_closed_still_works", 0,
+	    c_gl_out, .fx = FX_NODEV, TOK(2), .str = "bad.two"),
+	ROW(luo_session_retrieve_fd_by_label, "null_session", -EINVAL,
+	    c_rbl_null_session),
+	ROW(luo_session_retrieve_fd_by_label, "null_label", -EINVAL,
+	    c_rbl_null_label, .fx = FX_IN),
+	ROW(luo_session_retrieve_fd_by_label, "null_fd", -EINVAL,
+	    c_rbl_null_fd, .fx = FX_IN),
+	ROW(luo_session_retrieve_fd_by_label, "outgoing_session", -EINVAL,
+	    c_rbl_out, CTX),
+	ROW(luo_session_retrieve_fd_by_label, "label_empty", -EINVAL, c_rbl,
+	    .fx = FX_IN, .str = ""),
+	ROW(luo_session_retrieve_fd_by_label, "label_256_bytes", -EINVAL,
+	    c_rbl, .fx = FX_IN, .prep = prep_label_256),
+	ROW(luo_session_retrieve_fd_by_label, "label_unknown", -ENOENT, c_rbl,
+	    .fx = FX_IN, .str = "in.nothing"),
+	ROW(luo_session_retrieve_fd_by_label, "label_of_another_session",
+	    -ENOENT, c_rbl, .fx = FX_IN, .str = "norec.five"),
+	ROW(luo_session_retrieve_fd_by_label, "session_without_a_record",
+	    -ENOENT, c_rbl_norec, .fx = FX_IN, .prep = prep_norec),
+	ROW(luo_session_retrieve_fd_by_label, "finished_session", -ENOENT,
+	    c_rbl, .fx = FX_IN, TOK(2), .str = "in.two",
+	    .prep = prep_finish_in),
+	ROW(luo_session_retrieve_fd_by_label, "no_descriptor_left", -EMFILE,
+	    c_rbl_no_fd_left, .fx = FX_IN, TOK(2), .str = "in.two"),
+	ROW(luo_session_retrieve_fd_by_label, "label_is_valid", 0, c_rbl,
+	    .fx = FX_IN, TOK(2), .str = "in.two", .flags = R_CHANGES),
+	ROW(luo_session_retrieve_fd_by_label, "token_0_is_valid", 0, c_rbl,
+	    .fx = FX_IN, TOK(0), .str = "in.zero", .flags = R_CHANGES),
+	ROW(luo_session_retrieve_fd_by_label, "null_token_is_valid", 0,
+	    c_rbl_null_token, .fx = FX_IN, TOK(2), .str = "in.two",
+	    .flags = R_CHANGES),
+	ROW(luo_session_retrieve_fd_by_label, "device_closed_still_works", 0,
+	    c_rbl, .fx = FX_NODEV_IN, TOK(2), .str = "in.two",
+	    .flags = R_CHANGES),
+
+	/* ---- the index ----
+	 * Not reachable from here: -EBADMSG and -EPROTONOSUPPORT (an index
+	 * record damaged or newer: its segments are sealed, and the index
+	 * session's name is reserved; tests/unit/record.c parses such
+	 * bytes) and -ENOMEM. */
+	ROW(luo_ctx_foreach_incoming_session, "null_ctx", -EINVAL,
+	    c_fis_null_ctx),
+	ROW(luo_ctx_foreach_incoming_session, "null_fn", -EINVAL,
+	    c_fis_null_fn, CTX),
+	ROW(luo_ctx_foreach_incoming_session, "context_without_device",
+	    -ENODEV, c_fis, .fx = FX_NOOPEN),
+	ROW(luo_ctx_foreach_incoming_session, "device_closed", -ENODEV, c_fis,
+	    .fx = FX_NODEV_IN),
+	ROW(luo_ctx_foreach_incoming_session, "rfc_context", -EOPNOTSUPP,
+	    c_fis, CTX, RFC),
+	ROW(luo_ctx_foreach_incoming_session, "index_held_by_another_context",
+	    -EBUSY, c_fis_ctx2, .fx = FX_IN, .prep = prep_index_taken),
+	ROW(luo_ctx_foreach_incoming_session, "kernel_error_of_retrieve_session",
+	    -EIO, c_fis, .fx = FX_IN, .prep = prep_inject_retrieve_session),
+	ROW(luo_ctx_foreach_incoming_session, "no_descriptor_left", -EMFILE,
+	    c_fis_no_fd_left, .fx = FX_IN),
+	/* the fake's boot 0 (a real kernel may have a previous boot) */
+	ROW(luo_ctx_foreach_incoming_session, "no_previous_boot_is_valid", 0,
+	    c_fis_valid, CTX, FAKE),
+	ROW(luo_ctx_foreach_incoming_session, "previous_boot_is_valid", 0,
+	    c_fis_valid, .fx = FX_IN, .flags = R_CHANGES),
+	ROW(luo_ctx_foreach_incoming_session, "callback_value_stops", 7,
+	    c_fis_valid, .fx = FX_IN, ARG(7), .flags = R_CHANGES),
+
+	/* ---- the service manager's descriptor store ---- */
+	ROW(luo_session_from_fdstore, "null_ctx", -EINVAL, c_fds_null_ctx, CTX,
+	    .prep = prep_store_out),
+	ROW(luo_session_from_fdstore, "null_name", -EINVAL, c_fds, CTX,
+	    .prep = prep_store_out_name),
+	ROW(luo_session_from_fdstore, "null_ret", -EINVAL, c_fds_null_ret, CTX,
+	    .prep = prep_store_out),
+	ROW(luo_session_from_fdstore, "name_empty", -EINVAL, c_fds, CTX,
+	    .str = "", .prep = prep_store_out_name),
+	ROW(luo_session_from_fdstore, "name_256_bytes", -EINVAL, c_fds, CTX,
+	    .prep = prep_store_name_256),
+	ROW(luo_session_from_fdstore, "name_with_colon", -EINVAL, c_fds, CTX,
+	    .str = "bad:store", .prep = prep_store_out_name),
+	ROW(luo_session_from_fdstore, "name_with_newline", -EINVAL, c_fds, CTX,
+	    .str = "bad.store\n", .prep = prep_store_out_name),
+	ROW(luo_session_from_fdstore, "name_non_ascii", -EINVAL, c_fds, CTX,
+	    .str = "bad.st\xc3\xb6re", .prep = prep_store_out_name),
+	ROW(luo_session_from_fdstore, "listen_pid_unset", -ENXIO, c_fds, CTX,
+	    .str = "bad.store", .prep = prep_store_no_pid),
+	ROW(luo_session_from_fdstore, "listen_pid_of_another_process", -ENXIO,
+	    c_fds, CTX, .str = "bad.store", .prep = prep_store_other_pid),
+	ROW(luo_session_from_fdstore, "listen_fds_unset", -ENXIO, c_fds, CTX,
+	    .str = "bad.store", .prep = prep_store_no_fds),
+	ROW(luo_session_from_fdstore, "listen_fdnames_unset", -ENXIO, c_fds,
+	    CTX, .str = "bad.store", .prep = prep_store_no_names),
+	ROW(luo_session_from_fdstore, "listen_fds_0", -ENXIO, c_fds, CTX,
+	    .str = "bad.store", .prep = prep_store_zero_fds),
+	ROW(luo_session_from_fdstore, "listen_fds_not_a_number", -ENXIO, c_fds,
+	    CTX, .str = "bad.store", .prep = prep_store_fds_junk),
+	ROW(luo_session_from_fdstore, "more_names_than_fds", -ENXIO, c_fds,
+	    CTX, .str = "bad.store", .prep = prep_store_names_past_fds),
+	ROW(luo_session_from_fdstore, "name_unknown", -ENOENT, c_fds, CTX,
+	    .str = "bad.nobody", .prep = prep_store_out_name),
+	ROW(luo_session_from_fdstore, "not_a_session", -EMEDIUMTYPE, c_fds,
+	    CTX, .str = "bad.store", .prep = prep_store_memfd),
+	ROW(luo_session_from_fdstore, "descriptor_not_open", -EBADF, c_fds,
+	    CTX, .str = "bad.store", .prep = prep_store_closed),
+	ROW(luo_session_from_fdstore, "its_handle_was_closed", -EBADF, c_fds,
+	    CTX, .str = "bad.store", .prep = prep_store_closed_by_handle),
+	ROW(luo_session_from_fdstore, "owned_by_a_handle", -EBUSY, c_fds, CTX,
+	    .str = "bad.store", .prep = prep_store_taken),
+	ROW(luo_session_from_fdstore, "rfc_context", -EOPNOTSUPP, c_fds, CTX,
+	    RFC, .str = "bad.store", .prep = prep_store_rfc),
+	ROW(luo_session_from_fdstore, "kernel_error_reading_the_record", -EIO,
+	    c_fds, .fx = FX_IN, .str = "bad.store", .prep = prep_store_in_eio),
+	ROW(luo_session_from_fdstore, "outgoing_is_valid", 0, c_fds_valid, CTX,
+	    .str = "bad.store", .prep = prep_store_out, .flags = R_CHANGES),
+	ROW(luo_session_from_fdstore, "context_without_device_is_valid", 0,
+	    c_fds_valid_nodev, CTX, .str = "bad.store", .prep = prep_store_out,
+	    .flags = R_CHANGES),
+	ROW(luo_session_from_fdstore, "incoming_reads_the_record", 0,
+	    c_fds_valid, .fx = FX_IN, .str = "bad.store",
+	    .prep = prep_store_in, .flags = R_CHANGES),
+	ROW(luo_session_fdstore_push, "null_session", -EINVAL, c_push_null,
+	    .prep = prep_notify_path),
+	ROW(luo_session_fdstore_push, "null_name", -EINVAL, c_push, CTX,
+	    .prep = prep_notify_name),
+	ROW(luo_session_fdstore_push, "name_empty", -EINVAL, c_push, CTX,
+	    .str = "", .prep = prep_notify_name),
+	ROW(luo_session_fdstore_push, "name_256_bytes", -EINVAL, c_push, CTX,
+	    .prep = prep_notify_name_256),
+	ROW(luo_session_fdstore_push, "name_with_colon", -EINVAL, c_push, CTX,
+	    .str = "bad:pushed", .prep = prep_notify_name),
+	ROW(luo_session_fdstore_push, "name_with_newline", -EINVAL, c_push,
+	    CTX, .str = "bad\nFDSTORE=0", .prep = prep_notify_name),
+	ROW(luo_session_fdstore_push, "notify_socket_unset", -ENXIO, c_push,
+	    CTX, .prep = prep_notify_unset),
+	ROW(luo_session_fdstore_push, "notify_socket_empty", -ENXIO, c_push,
+	    CTX, .prep = prep_notify_empty),
+	ROW(luo_session_fdstore_push, "notify_socket_vsock", -EAFNOSUPPORT,
+	    c_push, CTX, .prep = prep_notify_vsock),
+	ROW(luo_session_fdstore_push, "notify_socket_relative_path",
+	    -EAFNOSUPPORT, c_push, CTX, .prep = prep_notify_relative),
+	ROW(luo_session_fdstore_push, "notify_socket_nobody_listens",
+	    -ECONNREFUSED, c_push, CTX, .prep = prep_notify_nobody),
+	ROW(luo_session_fdstore_push, "notify_socket_missing", -ENOENT, c_push,
+	    CTX, .prep = prep_notify_missing),
+	/* documented as "other: the errors of socket() and sendmsg()" */
+	ROW(luo_session_fdstore_push, "notify_socket_of_a_stream", -EPROTOTYPE,
+	    c_push, CTX, .prep = prep_notify_stream),
+	/* undocumented: a $NOTIFY_SOCKET longer than sun_path */
+	ROW(luo_session_fdstore_push, "notify_socket_too_long", -EINVAL,
+	    c_push, CTX, .prep = prep_notify_too_long,
+	    UNDOC("$NOTIFY_SOCKET longer than a sockaddr_un's sun_path: "
+		  "-EINVAL, which the header gives for the name only")),
+	ROW(luo_session_fdstore_push, "path_is_valid", 0, c_push_valid, CTX,
+	    .prep = prep_notify_path, .flags = R_CHANGES),
+	ROW(luo_session_fdstore_push, "abstract_is_valid", 0, c_push_valid,
+	    CTX, .prep = prep_notify_abstract, .flags = R_CHANGES),
+	ROW(luo_session_fdstore_push, "device_closed_still_works", 0,
+	    c_push_valid, .fx = FX_NODEV, .prep = prep_notify_path,
+	    .flags = R_CHANGES),
+
 	/* ---- the fake kernel ---- */
 	ROW(luo_fake_new, "null_ret", -EINVAL, c_fake_new_null, FAKE),
 	ROW(luo_fake_new, "abi_3", -EINVAL, c_fake_new, FAKE, ARG(3)),
@@ -2333,6 +3381,8 @@ static void run_row(void)
 	f.o_state = (enum luo_state)SENTINEL_INT;
 	f.o_tstate = (enum luo_token_state)SENTINEL_INT;
 	f.o_dir = (enum luo_session_direction)SENTINEL_INT;
+	f.o_token = SENTINEL_TOKEN;
+	f.store_fd = f.notify = -1;
 
 	setup_fixture(&f);
 	prep(&f);
@@ -2377,7 +3427,8 @@ __attribute__((constructor)) static void register_rows(void)
 static const char *const public_functions[] = {
 	"luo_ctx_opts_new", "luo_ctx_opts_free", "luo_ctx_opts_set_device",
 	"luo_ctx_opts_set_abi", "luo_ctx_opts_set_fake",
-	"luo_ctx_opts_set_open_device", "luo_ctx_opts_set_log", "luo_ctx_new",
+	"luo_ctx_opts_set_open_device", "luo_ctx_opts_set_record",
+	"luo_ctx_opts_set_log", "luo_ctx_new",
 	"luo_ctx_ref", "luo_ctx_unref", "luo_ctx_close_device",
 	"luo_ctx_get_abi", "luo_ctx_set_log", "luo_get_state",
 	"luo_fd_preserve", "luo_fd_unpreserve", "luo_fd_restore",
@@ -2396,6 +3447,9 @@ static const char *const public_functions[] = {
 	"luo_fake_set_limits", "luo_fake_set_latency", "luo_fake_get_boot",
 	"luo_fake_foreach_file", "luo_fake_session_count",
 	"luo_fake_file_count", "luo_fake_get_state", "luo_fake_unrefp",
+	"luo_session_preserve_fd_labeled", "luo_session_token_get_label",
+	"luo_session_retrieve_fd_by_label", "luo_ctx_foreach_incoming_session",
+	"luo_session_from_fdstore", "luo_session_fdstore_push",
 	/* luo_is_available() takes no argument: no bad input to give it */
 };
 

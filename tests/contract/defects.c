@@ -43,8 +43,11 @@ LUO_TEST(defects, recv_never_drops_a_session_it_received, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_recv(tb_ctx(), sv[1], &got));
 	expect_ok(luo_session_get_direction(got, &dir));
 	assert_eq(dir, LUO_SESSION_OUTGOING);
-	assert_int_eq(luo_fake_file_count(tb.fake), 1,
+	assert_int_eq(tb_fake_files_in("tests.d1"), 1,
 		      "the session and its file survived");
+	assert_int_eq(tb_fake_user_file_count(), 1);
+	/* and the session's record with them */
+	assert_int_eq(tb_fake_libluo_files_in("tests.d1"), 1);
 	expect_ok(luo_session_close(got, LUO_SESSION_CLOSE_FORCE));
 	xclose(sv[0]);
 	xclose(sv[1]);
@@ -120,8 +123,11 @@ LUO_TEST(defects, adopt_a_full_outgoing_session, LUO_ABI_MAINLINE)
 	int memfd = memfd_pattern(8, 10), copy;
 
 	tb_require_fake("needs luo_fake_set_limits");
-	expect_ok(luo_fake_set_limits(tb.fake, 0, 1));
+	/* two files: the session's record and the user's file */
+	expect_ok(luo_fake_set_limits(tb.fake, 0, 2));
 	expect_ok(luo_session_preserve_fd(s, memfd, 1));
+	assert_int_eq(tb_fake_files_in("tests.d8full"), 1);
+	assert_int_eq(tb_fake_libluo_files_in("tests.d8full"), 1);
 	copy = fcntl(luo_session_get_fd(s), F_DUPFD_CLOEXEC, 0);
 	expect_ok(luo_session_adopt_fd(tb_ctx(), copy, &adopted));
 	expect_ok(luo_session_get_direction(adopted, &dir));
@@ -373,7 +379,12 @@ LUO_TEST(defects, fake_foreach_file_with_empty_sessions, LUO_ABI_MAINLINE)
 
 	tb_require_fake("the fake's own function");
 	expect_ok(luo_fake_foreach_file(tb.fake, count_file, &n));
-	assert_eq(n, 0);
+	/* tests.empty holds nothing; the one file is the record of the
+	 * context's index session, which recorded the create */
+	assert_eq(n, 1);
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_OUTGOING), 1);
+	assert_eq(tb_fake_files_in("tests.empty"), 0);
+	assert_eq(tb_fake_libluo_files_in("tests.empty"), 0);
 	expect_ok(luo_session_close(s, 0));
 }
 

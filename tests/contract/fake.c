@@ -110,7 +110,9 @@ LUO_TEST(fake, foreach_file_stops_on_non_zero, LUO_ABI_MAINLINE)
 		fds[i] = memfd_pattern((uint64_t)i, 8);
 		expect_ok(luo_session_preserve_fd(s, fds[i], (uint64_t)i));
 	}
-	assert_eq(luo_fake_file_count(tb.fake), 3);
+	assert_eq(tb_fake_user_file_count(), 3);
+	/* and libluo's: the session's record, the context's index's */
+	assert_eq(luo_fake_file_count(tb.fake), 5);
 	expect_ret(luo_fake_foreach_file(tb.fake, stop_file_fn, &calls), 17);
 	assert_eq(calls, 2);
 	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
@@ -132,15 +134,23 @@ LUO_TEST(fake, failed_kexec_changes_nothing, LUO_ABI_MAINLINE)
 	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_KEXEC, EBUSY));
 	expect_ret(luo_fake_kexec(tb.fake), -EBUSY);
 	assert_eq(luo_fake_get_boot(tb.fake), 0);
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 1);
+	/* tests.kexec, and the context's index */
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_OUTGOING), 1);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 2);
 	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
+	assert_eq(tb_fake_files_in("tests.kexec"), 1);
+	assert_eq(tb_fake_libluo_files_in("tests.kexec"), 1);
 	/* The boot goes on: descriptors still work. */
 	expect_ok(luo_session_preserve_fd(s, b, 2));
 	tb_kexec();
 	/* Now the old descriptors are dead. */
 	assert_lt(luo_session_preserve_fd(s, c, 3), 0);
 	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
+	/* tests.kexec, and the old context's index */
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_INCOMING), 1);
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_INCOMING), 1);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 2);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 0);
 	expect_ok(luo_session_retrieve(tb_ctx(), "tests.kexec", &in));
 	expect_ok(luo_session_retrieve_fd(in, 2, &fd));
 	expect_file_pattern(fd, 2, 100);
@@ -193,7 +203,9 @@ LUO_TEST(fake, limits_give_enospc, LUO_ABI_MAINLINE)
 
 	tb_require_fake("luo_fake_set_limits() is the fake's");
 	expect_ret(luo_fake_set_limits(NULL, 1, 1), -EINVAL);
-	expect_ok(luo_fake_set_limits(tb.fake, 2, 2));
+	/* 3 sessions: the context's index and two of ours; 3 files a
+	 * session: its record and two of ours */
+	expect_ok(luo_fake_set_limits(tb.fake, 3, 3));
 	expect_ok(luo_session_create(tb_ctx(), "tests.limit.a", &a));
 	expect_ok(luo_session_create(tb_ctx(), "tests.limit.b", &b));
 	tb_snapshot(&before);
@@ -215,7 +227,7 @@ LUO_TEST(fake, limits_give_enospc, LUO_ABI_MAINLINE)
 	/* 0 keeps a limit: one more session is still refused */
 	expect_ok(luo_fake_set_limits(tb.fake, 0, 0));
 	expect_ret(luo_session_create(tb_ctx(), "tests.limit.c", &c), -ENOSPC);
-	expect_ok(luo_fake_set_limits(tb.fake, 3, 0));
+	expect_ok(luo_fake_set_limits(tb.fake, 4, 0));
 	expect_ok(luo_fd_preserve(tb_ctx(), fds[2], 2));
 	expect_ok(luo_fd_unpreserve(tb_ctx(), 2));
 	expect_ok(luo_session_close(a, LUO_SESSION_CLOSE_FORCE));

@@ -5,6 +5,7 @@
  * parent.  The child reports the first failing check in its exit status.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -14,6 +15,12 @@
 #include "test.h"
 
 static int count_fn(uint64_t token, enum luo_token_state state, void *userdata)
+{
+	(*(int *)userdata)++;
+	return 0;
+}
+
+static int name_fn(const char *name, void *userdata)
 {
 	(*(int *)userdata)++;
 	return 0;
@@ -47,6 +54,12 @@ static const char *const check_names[] = {
 	"luo_session_recv",
 	"luo_session_retrieve_fd",
 	"luo_session_finish",
+	"luo_session_preserve_fd_labeled",
+	"luo_session_token_get_label",
+	"luo_session_retrieve_fd_by_label",
+	"luo_ctx_foreach_incoming_session",
+	"luo_session_from_fdstore",
+	"luo_session_fdstore_push",
 	"luo_session_close",
 	"out-parameters written",
 	"callback called",
@@ -68,7 +81,8 @@ static int child_checks(luo_ctx_t *ctx, luo_session_t *s)
 	enum luo_session_direction dir =
 		(enum luo_session_direction)SENTINEL_INT;
 	luo_session_t *out = SENTINEL_PTR;
-	const char *name = SENTINEL_PTR;
+	const char *name = SENTINEL_PTR, *label = SENTINEL_PTR;
+	uint64_t token = 0x5e5e;
 	int fd = SENTINEL_INT, calls = 0, sock[2];
 	int memfd = memfd_create("child", MFD_CLOEXEC);
 
@@ -104,18 +118,32 @@ static int child_checks(luo_ctx_t *ctx, luo_session_t *s)
 		CHECK(24, luo_session_recv(ctx, sock[1], &out));
 		CHECK(25, luo_session_retrieve_fd(s, 1, &fd));
 		CHECK(26, luo_session_finish(s));
+		CHECK(27, luo_session_preserve_fd_labeled(s, memfd, 10,
+							  "child"));
+		CHECK(28, luo_session_token_get_label(s, 1, &label));
+		CHECK(29, luo_session_retrieve_fd_by_label(s, "child", &token,
+							   &fd));
+		CHECK(30, luo_ctx_foreach_incoming_session(ctx, name_fn,
+							   &calls));
+		/* the service manager's variables would say yes: -ECHILD
+		 * comes first */
+		if (setenv("NOTIFY_SOCKET", "@libluo-tests-child", 1) < 0)
+			return 100;
+		CHECK(31, luo_session_from_fdstore(ctx, "tests.fork", &out));
+		CHECK(32, luo_session_fdstore_push(s, "tests.fork"));
 		/* Frees the handle and closes the child's copy of the
 		 * descriptor, which the kernel ignores. */
-		CHECK(27, luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+		CHECK(33, luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
 	}
 	if (abi != (enum luo_abi)SENTINEL_INT ||
 	    state != (enum luo_state)SENTINEL_INT ||
 	    ts != (enum luo_token_state)SENTINEL_INT ||
 	    dir != (enum luo_session_direction)SENTINEL_INT ||
-	    out != SENTINEL_PTR || name != SENTINEL_PTR || fd != SENTINEL_INT)
-		return 28;
+	    out != SENTINEL_PTR || name != SENTINEL_PTR || fd != SENTINEL_INT ||
+	    label != SENTINEL_PTR || token != 0x5e5e)
+		return 34;
 	if (calls)
-		return 29;
+		return 35;
 	return 0;
 }
 

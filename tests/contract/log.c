@@ -255,3 +255,58 @@ LUO_TEST(log, env_raises_the_callback_priority, LUO_ABI_MAINLINE)
 		  "%d at LOG_DEBUG", raised.count, plain.count);
 	assert_eq(raised.max_priority, plain.max_priority);
 }
+
+/* The callback runs "with no libluo lock held: it may call libluo, even
+ * with the same context" (luo_log_fn): here, for every message, it asks
+ * the same context for a session of its own, which takes the locks the
+ * call that logs may take (the context's index among them). */
+struct reentrant {
+	luo_ctx_t *ctx;
+	int depth, calls, created, failed;
+};
+
+static void __attribute__((format(printf, 6, 0)))
+reentrant_fn(void *userdata, int priority, const char *file, int line,
+	     const char *fn, const char *format, va_list args)
+{
+	struct reentrant *r = userdata;
+	luo_session_t *s = NULL;
+	char name[32];
+	int ret;
+
+	/* and from the calls the callback makes, once more */
+	if (r->depth++ < 2 && r->ctx) {
+		snprintf(name, sizeof(name), "log.cb.%d.%d", r->depth,
+			 r->calls++);
+		ret = luo_session_create(r->ctx, name, &s);
+		if (ret == 0) {
+			r->created++;
+			if (luo_session_close(s, 0) < 0)
+				r->failed++;
+		} else if (ret != -ENODEV) {
+			r->failed++;
+		}
+	}
+	r->depth--;
+}
+
+LUO_TEST(log, callback_may_call_libluo_with_the_same_context,
+	 LUO_ABI_MAINLINE, .timeout = 30)
+{
+	struct reentrant r = { 0 };
+
+	assert_eq(unsetenv("LIBLUO_LOG"), 0);
+	expect_ok(luo_ctx_opts_set_log(tb.opts, reentrant_fn, &r, LOG_DEBUG));
+	r.ctx = tb_new_ctx();
+	/* the first create makes the context's index, and says so */
+	exercise(r.ctx);
+	assert_gt(r.calls, 0, "nothing was logged at LOG_DEBUG");
+	assert_eq(r.failed, 0, "%d calls from the callback failed", r.failed);
+	assert_gt(r.created, 0);
+	{
+		luo_ctx_t *ctx = r.ctx;
+
+		r.ctx = NULL; /* what its freeing logs calls nothing */
+		luo_ctx_unref(ctx);
+	}
+}

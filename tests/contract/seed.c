@@ -102,7 +102,9 @@ static void expect_fake_holds(const uint64_t *tokens, int n, bool manifest)
 		  j ? "present" : "missing");
 	assert_eq(count - j, n, "fake holds %d token files, expected %d",
 		  count - j, n);
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING),
+	/* not counting the index of the context that tb_file_is_preserved()
+	 * probes with */
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_OUTGOING),
 		  n + (manifest ? 1 : 0));
 }
 

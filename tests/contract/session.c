@@ -91,15 +91,31 @@ LUO_TEST(session, create_gives_an_outgoing_session, LUO_ABI_MAINLINE)
 	assert_true(fd_is_open(fd));
 	assert_eq(luo_session_get_fd(s), fd, "the fd is the handle's own");
 	assert_eq(luo_session_token_count(s), 0);
-	if (tb.fake)
+	if (tb.fake) {
+		assert_eq(tb_fake_user_session_count(LUO_SESSION_OUTGOING), 1);
+		/* the context's first create made its index, which records
+		 * the name; the new session itself holds nothing yet (its
+		 * record comes with its first preserve) */
+		assert_eq(tb_fake_index_session_count(LUO_SESSION_OUTGOING),
+			  1);
 		assert_eq(luo_fake_session_count(tb.fake,
-						 LUO_SESSION_OUTGOING), 1);
+						 LUO_SESSION_OUTGOING), 2);
+		assert_eq(luo_fake_file_count(tb.fake), 1);
+		assert_eq(tb_fake_libluo_files_in("tests.create"), 0);
+	}
 	/* Empty: nothing to lose, so no FORCE needed. */
 	expect_ok(luo_session_close(s, 0));
 	assert_true(!fd_is_open(fd), "close left the session fd open");
-	if (tb.fake)
+	if (tb.fake) {
+		assert_eq(tb_fake_user_session_count(LUO_SESSION_OUTGOING), 0);
+		/* the index lives as long as the context */
+		assert_eq(luo_fake_session_count(tb.fake,
+						 LUO_SESSION_OUTGOING), 1);
+		tb_drop_ctx();
 		assert_eq(luo_fake_session_count(tb.fake,
 						 LUO_SESSION_OUTGOING), 0);
+		assert_eq(luo_fake_file_count(tb.fake), 0);
+	}
 }
 
 LUO_TEST(session, names_of_1_and_63_bytes_are_accepted, LUO_ABI_MAINLINE)
@@ -207,6 +223,8 @@ LUO_TEST(session, kernel_errors_of_create_are_returned, LUO_ABI_MAINLINE)
 
 	tb_require_fake("error injection");
 	tb_snapshot(&before);
+	/* The context's first create makes its index first: the kernel's
+	 * refusal of that session is returned as it is, nothing is left. */
 	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
 		expect_ok(luo_fake_inject_error(tb.fake,
 						LUO_FAKE_OP_CREATE_SESSION,
@@ -215,8 +233,59 @@ LUO_TEST(session, kernel_errors_of_create_are_returned, LUO_ABI_MAINLINE)
 			   -errors[i]);
 		assert_eq(s, SENTINEL_PTR);
 		tb_expect_unchanged(&before);
+		assert_eq(luo_fake_session_count(tb.fake,
+						 LUO_SESSION_OUTGOING), 0);
+	}
+	/* The session itself refused, once the context has its index (a
+	 * create that succeeds makes it; it stays as long as the context). */
+	expect_ok(luo_session_close(create("tests.first"), 0));
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_OUTGOING), 1);
+	tb_snapshot(&before);
+	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+		expect_ok(luo_fake_inject_error(tb.fake,
+						LUO_FAKE_OP_CREATE_SESSION,
+						errors[i]));
+		expect_ret(luo_session_create(tb_ctx(), "tests.inject", &s),
+			   -errors[i]);
+		assert_eq(s, SENTINEL_PTR);
+		tb_expect_unchanged(&before);
+		assert_eq(tb_fake_index_session_count(LUO_SESSION_OUTGOING),
+			  1);
 	}
 	expect_ok(luo_session_close(create("tests.inject"), 0));
+}
+
+/* The first create of a context whose index cannot get its record (the
+ * kernel refuses the record's segment) fails, and may leave the index
+ * session behind, empty: it is libluo's (a session count of one more),
+ * and the next create of the context uses it. */
+LUO_TEST(session, a_failed_first_create_may_leave_an_empty_index,
+	 LUO_ABI_MAINLINE)
+{
+	luo_session_t *s = SENTINEL_PTR;
+	int ops;
+
+	tb_require_fake("error injection");
+	tb_ctx();
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_PRESERVE_FD,
+					EIO));
+	expect_ret(luo_session_create(tb_ctx(), "tests.first", &s), -EIO);
+	assert_eq(s, SENTINEL_PTR);
+	/* the index, made; its record, refused; tests.first, not asked */
+	ops = luo_fake_op_count(tb.fake, LUO_FAKE_OP_CREATE_SESSION);
+	assert_eq(ops, 1);
+	assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 1);
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_OUTGOING), 0,
+		  "an index without a file cannot be seen by name");
+	s = create("tests.first");
+	/* no second index: the same one, now with its record */
+	assert_eq(luo_fake_op_count(tb.fake, LUO_FAKE_OP_CREATE_SESSION),
+		  ops + 1);
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_OUTGOING), 1);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 2);
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_OUTGOING), 1);
+	expect_ok(luo_session_close(s, 0));
 }
 
 LUO_TEST(session, create_without_a_free_descriptor_is_emfile,
@@ -226,6 +295,15 @@ LUO_TEST(session, create_without_a_free_descriptor_is_emfile,
 	struct tb_snapshot before;
 	struct rlimit saved;
 
+	/* the context's first create: its index would need one too */
+	tb_snapshot(&before);
+	fd_limit_exhaust(&saved);
+	expect_ret(luo_session_create(tb_ctx(), "tests.emfile", &s), -EMFILE);
+	fd_limit_restore(&saved);
+	assert_eq(s, SENTINEL_PTR);
+	tb_expect_unchanged(&before);
+	expect_ok(luo_session_close(create("tests.emfile"), 0));
+	/* with the index there: the session's own descriptor */
 	tb_snapshot(&before);
 	fd_limit_exhaust(&saved);
 	expect_ret(luo_session_create(tb_ctx(), "tests.emfile", &s), -EMFILE);
@@ -299,12 +377,21 @@ LUO_TEST(session, preserve_fd_keeps_the_file, LUO_ABI_MAINLINE)
 		assert_str_eq(f[0].session, "tests.keep");
 		assert_eq(f[0].token, 7);
 		assert_eq(f[0].dir, LUO_SESSION_OUTGOING);
+		/* libluo's: the session's record, its first segment at
+		 * LUO_TOKEN_RESERVED_MIN, and the index's */
+		assert_eq(tb_fake_libluo_files_in("tests.keep"), 1);
+		assert_eq(luo_fake_file_count(tb.fake), 3);
+		assert_eq(tb_fake_all_files(f, 4), 3);
+		for (int i = 0; i < 3; i++)
+			if (!strcmp(f[i].session, "tests.keep") &&
+			    f[i].token != 7)
+				assert_eq(f[i].token, LUO_TOKEN_RESERVED_MIN);
 	}
 	assert_true(tb_file_is_preserved(fd));
 	/* The caller may close its descriptor. */
 	xclose(fd);
 	if (tb.fake)
-		assert_eq(luo_fake_file_count(tb.fake), 1);
+		assert_eq(tb_fake_user_file_count(), 1);
 	close_force(s);
 }
 
@@ -427,6 +514,10 @@ LUO_TEST(session, unsupported_file_types_are_enoent, LUO_ABI_MAINLINE)
 	expect_ret(luo_session_preserve_fd(s, file, 5), -ENOENT);
 	tb_expect_unchanged(&before);
 	assert_eq(luo_session_token_count(s), 0);
+	/* the first preserve made the session's record (libluo's, by
+	 * design), the others used it: one segment */
+	if (tb.fake)
+		assert_eq(tb_fake_libluo_files_in("tests.types"), 1);
 	/* The failures did not burn the tokens. */
 	{
 		int m = memfd_pattern(1, 10);
@@ -492,15 +583,37 @@ LUO_TEST(session, kernel_errors_of_preserve_are_returned, LUO_ABI_MAINLINE)
 
 	tb_require_fake("error injection");
 	tb_snapshot(&before);
-	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+	/* The handle's first preserve makes the session's record first (a
+	 * PRESERVE_FD of its own): the kernel's refusal of it is returned as
+	 * it is and leaves nothing behind.  (Not ENOSPC here: see the
+	 * report of this change.) */
+	for (i = 1; i < sizeof(errors) / sizeof(errors[0]); i++) {
 		expect_ok(luo_fake_inject_error(tb.fake,
 						LUO_FAKE_OP_PRESERVE_FD,
 						errors[i]));
 		expect_ret(luo_session_preserve_fd(s, fd, 1), -errors[i]);
 		tb_expect_unchanged(&before);
+		assert_eq(tb_fake_libluo_files_in("tests.inject"), 0);
+		assert_eq(luo_session_token_count(s), 0);
+	}
+	/* The kernel refuses the file itself: returned as it is; the record
+	 * made for it stays, libluo's by design (tb_snapshot() does not
+	 * count it), and lists nothing. */
+	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+		unsigned int nth =
+			tb_fake_libluo_files_in("tests.inject") ? 1 : 2;
+
+		expect_ok(luo_fake_inject_error_nth(tb.fake,
+						    LUO_FAKE_OP_PRESERVE_FD,
+						    errors[i], nth));
+		expect_ret(luo_session_preserve_fd(s, fd, 1), -errors[i]);
+		tb_expect_unchanged(&before);
+		assert_eq(tb_fake_libluo_files_in("tests.inject"), 1);
 		assert_eq(luo_session_token_count(s), 0);
 	}
 	expect_ok(luo_session_preserve_fd(s, fd, 1));
+	assert_eq(tb_fake_files_in("tests.inject"), 1);
+	assert_eq(tb_fake_libluo_files_in("tests.inject"), 1);
 	close_force(s);
 	xclose(fd);
 }
@@ -526,9 +639,14 @@ LUO_TEST(session, close_with_files_needs_force, LUO_ABI_MAINLINE)
 	assert_true(!tb_file_is_preserved(fd));
 	assert_true(!tb_file_is_preserved(fd2));
 	if (tb.fake) {
-		assert_eq(luo_fake_file_count(tb.fake), 0);
+		/* its record went with it: what is left is the context's
+		 * index (and its record) */
+		assert_eq(tb_fake_user_file_count(), 0);
+		assert_eq(tb_fake_user_session_count(LUO_SESSION_OUTGOING), 0);
+		assert_eq(tb_fake_libluo_files_in("tests.force"), 0);
 		assert_eq(luo_fake_session_count(tb.fake,
-						 LUO_SESSION_OUTGOING), 0);
+						 LUO_SESSION_OUTGOING), 1);
+		assert_eq(luo_fake_file_count(tb.fake), 1);
 	}
 	xclose(fd);
 	xclose(fd2);
@@ -594,6 +712,16 @@ LUO_TEST(session, retrieve_after_kexec, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_get_direction(s, &dir));
 	assert_eq(dir, LUO_SESSION_INCOMING);
 	assert_ge(luo_session_get_fd(s), 0);
+	/* The session's record tells its tokens before any is retrieved. */
+	assert_eq(luo_session_token_count(s), 2);
+	expect_ok(luo_session_token_lookup(s, 2, &state));
+	assert_eq(state, LUO_TOKEN_INCOMING);
+	/* The record's own tokens are libluo's: not listed, not handed out. */
+	expect_ret(luo_session_token_lookup(s, LUO_TOKEN_RESERVED_MIN, &state),
+		   -ENOENT);
+	expect_ret(luo_session_retrieve_fd(s, LUO_TOKEN_RESERVED_MIN, &none),
+		   -EINVAL);
+	assert_eq(none, SENTINEL_INT);
 
 	expect_ok(luo_session_retrieve_fd(s, 2, &fd2));
 	expect_ok(luo_session_retrieve_fd(s, 1, &fd1));
@@ -623,7 +751,9 @@ LUO_TEST(session, retrieve_after_kexec, LUO_ABI_MAINLINE)
 	xclose(fd1);
 	xclose(fd1b);
 	xclose(fd2);
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_INCOMING), 0);
+	/* the index of the context of boot 1, not retrieved by anyone */
+	assert_eq(tb_fake_index_session_count(LUO_SESSION_INCOMING), 1);
 }
 
 /* As in the kernel (luo_file_finish() on an empty set): finishing twice is
@@ -739,9 +869,11 @@ LUO_TEST(session, closing_unfinished_incoming_needs_force, LUO_ABI_MAINLINE)
 	xclose(fd);
 	expect_ok(luo_session_retrieve_fd(s, 2, &fd));
 	close_force(s);
-	/* Closing an incoming session finished it. */
-	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 0);
-	assert_eq(luo_fake_file_count(tb.fake), 0);
+	/* Closing an incoming session finished it, its record too (the
+	 * index of boot 1 is still there, nobody retrieved it) */
+	assert_eq(tb_fake_user_session_count(LUO_SESSION_INCOMING), 0);
+	assert_eq(tb_fake_user_file_count(), 0);
+	assert_eq(tb_fake_libluo_files_in("tests.in"), 0);
 	expect_file_pattern(fd, 2, 4096);
 	xclose(fd);
 }
@@ -752,11 +884,16 @@ LUO_TEST(session, finish_discards_unretrieved_files, LUO_ABI_MAINLINE)
 	int fd = -1;
 
 	carry_session("tests.in", 3);
-	assert_eq(luo_fake_file_count(tb.fake), 3);
+	assert_eq(tb_fake_user_file_count(), 3);
+	assert_eq(tb_fake_libluo_files_in("tests.in"), 1);
 	s = retrieve("tests.in");
 	expect_ok(luo_session_retrieve_fd(s, 2, &fd));
 	expect_ok(luo_session_finish(s));
-	assert_eq(luo_fake_file_count(tb.fake), 0);
+	assert_eq(tb_fake_user_file_count(), 0);
+	assert_eq(tb_fake_libluo_files_in("tests.in"), 0);
+	/* what the fake holds still is the index of boot 1 */
+	assert_eq(luo_fake_file_count(tb.fake),
+		  tb_fake_libluo_file_count());
 	expect_ok(luo_session_close(s, 0));
 	expect_file_pattern(fd, 2, 4096);
 	xclose(fd);
@@ -781,8 +918,14 @@ LUO_TEST(session, kernel_errors_of_incoming_requests, LUO_ABI_MAINLINE)
 					ENOMEM));
 	expect_ret(luo_session_retrieve_fd(s, 1, &fd), -ENOMEM);
 	assert_eq(fd, SENTINEL_INT);
-	assert_eq(luo_session_token_lookup(s, 1, &(enum luo_token_state){0}),
-		  -ENOENT, "a failed retrieve_fd was recorded");
+	{
+		enum luo_token_state st = 0;
+
+		/* known from the record, and still not retrieved */
+		expect_ok(luo_session_token_lookup(s, 1, &st));
+		assert_eq(st, LUO_TOKEN_INCOMING,
+			  "a failed retrieve_fd was recorded");
+	}
 
 	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_FINISH, EBUSY));
 	expect_ret(luo_session_finish(s), -EBUSY);
@@ -792,6 +935,112 @@ LUO_TEST(session, kernel_errors_of_incoming_requests, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_finish(s));
 	expect_ok(luo_session_close(s, 0));
 	xclose(fd);
+}
+
+/* A session without a usable record -- made by an older libluo, by systemd
+ * or by raw ioctls, or whose record cannot be read (here the kernel fails
+ * the read) -- behaves as before the record: retrieving it succeeds, and
+ * libluo knows its tokens once they are retrieved. */
+LUO_TEST(session, without_a_usable_record_tokens_are_known_once_retrieved,
+	 LUO_ABI_MAINLINE)
+{
+	luo_session_t *s;
+	enum luo_token_state state = 0;
+	uint64_t token = 0;
+	int fd = -1, none = SENTINEL_INT;
+
+	carry_session("tests.in", 2);
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_RETRIEVE_FD, EIO));
+	s = retrieve("tests.in");
+	assert_eq(luo_session_token_count(s), 0);
+	expect_ret(luo_session_token_lookup(s, 1, &state), -ENOENT);
+	expect_ret(luo_session_retrieve_fd_by_label(s, "x", &token, &none),
+		   -ENOENT);
+	assert_eq(none, SENTINEL_INT);
+	/* the files are there all the same, by their numbers */
+	expect_ok(luo_session_retrieve_fd(s, 2, &fd));
+	expect_file_pattern(fd, 2, 4096);
+	assert_eq(luo_session_token_count(s), 1);
+	expect_ok(luo_session_token_lookup(s, 2, &state));
+	assert_eq(state, LUO_TOKEN_RESTORED);
+	expect_ret(luo_session_token_lookup(s, 1, &state), -ENOENT);
+	expect_ok(luo_session_finish(s));
+	expect_ok(luo_session_close(s, 0));
+	xclose(fd);
+}
+
+/* A context that keeps no record (luo_ctx_opts_set_record()): its sessions
+ * hold the user's files only, and it has no index; after the live update
+ * libluo knows their tokens once retrieved, as libluo 1.0 did. */
+LUO_TEST(session, a_context_without_record_writes_none, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s;
+	enum luo_token_state state = 0;
+	uint64_t token = 0;
+	int fd = -1, none = SENTINEL_INT;
+
+	tb_require_fake("needs a kexec");
+	expect_ok(luo_ctx_opts_set_record(tb.opts, false));
+	s = create("tests.plain");
+	preserve_pattern(s, 1, 4096);
+	preserve_pattern(s, 2, 4096);
+	assert_eq(luo_session_token_count(s), 2);
+	/* nothing of libluo's in the kernel: no record, no index */
+	assert_eq(luo_fake_file_count(tb.fake), 2);
+	assert_eq(tb_fake_files_in("tests.plain"), 2);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_OUTGOING), 1);
+	tb_kexec();
+	close_force(s);
+	assert_eq(luo_fake_session_count(tb.fake, LUO_SESSION_INCOMING), 1);
+	assert_eq(luo_fake_file_count(tb.fake), 2);
+	s = retrieve("tests.plain");
+	assert_eq(luo_session_token_count(s), 0);
+	expect_ret(luo_session_token_lookup(s, 1, &state), -ENOENT);
+	expect_ret(luo_session_retrieve_fd_by_label(s, "x", &token, &none),
+		   -ENOENT);
+	expect_ok(luo_session_retrieve_fd(s, 1, &fd));
+	expect_file_pattern(fd, 1, 4096);
+	assert_eq(luo_session_token_count(s), 1);
+	expect_ok(luo_session_token_lookup(s, 1, &state));
+	assert_eq(state, LUO_TOKEN_RESTORED);
+	expect_ok(luo_session_finish(s));
+	expect_ok(luo_session_close(s, 0));
+	assert_eq(luo_fake_file_count(tb.fake), 0);
+	xclose(fd);
+}
+
+/* Records of sessions from elsewhere are read either way. */
+LUO_TEST(session, a_context_without_record_reads_one, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s;
+	enum luo_token_state state = 0;
+
+	carry_session("tests.in", 2);
+	tb_drop_ctx();
+	expect_ok(luo_ctx_opts_set_record(tb.opts, false));
+	s = retrieve("tests.in");
+	assert_eq(luo_session_token_count(s), 2);
+	expect_ok(luo_session_token_lookup(s, 2, &state));
+	assert_eq(state, LUO_TOKEN_INCOMING);
+	expect_ok(luo_session_finish(s));
+	expect_ok(luo_session_close(s, 0));
+}
+
+/* A session the previous boot created and preserved nothing into has no
+ * record: retrieved, it lists nothing, as before. */
+LUO_TEST(session, an_empty_session_comes_back_empty, LUO_ABI_MAINLINE)
+{
+	luo_session_t *s;
+	int none = SENTINEL_INT;
+
+	carry_session("tests.in", 0);
+	assert_eq(tb_fake_libluo_files_in("tests.in"), 0);
+	s = retrieve("tests.in");
+	assert_eq(luo_session_token_count(s), 0);
+	expect_ret(luo_session_retrieve_fd(s, 1, &none), -ENOENT);
+	assert_eq(none, SENTINEL_INT);
+	expect_ok(luo_session_finish(s));
+	expect_ok(luo_session_close(s, 0));
 }
 
 /* ---- the RFC ABI has no sessions ---------------------------------------- */

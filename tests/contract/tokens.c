@@ -30,21 +30,36 @@ static int never_fn(uint64_t token, enum luo_token_state state, void *userdata)
 }
 
 /* MANY distinct tokens, with the extremes among them. */
-static void make_tokens(uint64_t *tokens)
+static void make_tokens_up_to(uint64_t *tokens, uint64_t top)
 {
 	struct rng r;
 	int i, j;
 
 	rng_init(&r, 0x70c3e5);
 	tokens[0] = 0;
-	tokens[1] = UINT64_MAX;
+	tokens[1] = top;
 	for (i = 2; i < MANY; i++) {
 again:
 		tokens[i] = rng_next(&r);
+		if (tokens[i] > top)
+			goto again;
 		for (j = 0; j < i; j++)
 			if (tokens[j] == tokens[i])
 				goto again;
 	}
+}
+
+/* The original API takes any 64-bit token. */
+static void make_tokens(uint64_t *tokens)
+{
+	make_tokens_up_to(tokens, UINT64_MAX);
+}
+
+/* A session takes those below LUO_TOKEN_RESERVED_MIN (libluo's record
+ * lives above). */
+static void make_session_tokens(uint64_t *tokens)
+{
+	make_tokens_up_to(tokens, LUO_TOKEN_RESERVED_MIN - 1);
 }
 
 static void expect_same_set(struct tb_token_list *got, const uint64_t *want,
@@ -251,7 +266,7 @@ LUO_TEST(tokens, session_tokens, LUO_ABI_MAINLINE)
 	luo_session_t *s = NULL, *other = NULL;
 	int fds[MANY], i, calls = 0;
 
-	make_tokens(tokens);
+	make_session_tokens(tokens);
 	expect_ok(luo_session_create(tb_ctx(), "tests.tokens", &s));
 	expect_ok(luo_session_create(tb_ctx(), "tests.other", &other));
 	assert_eq(luo_session_token_count(s), 0);
@@ -266,12 +281,41 @@ LUO_TEST(tokens, session_tokens, LUO_ABI_MAINLINE)
 	assert_eq(luo_token_count(tb_ctx()), 0);
 	expect_ok(luo_session_token_foreach(s, tb_collect_token, &got));
 	expect_same_set(&got, tokens, MANY, LUO_TOKEN_PRESERVED);
-	expect_ok(luo_session_token_lookup(s, UINT64_MAX, &state));
+	expect_ok(luo_session_token_lookup(s, LUO_TOKEN_RESERVED_MIN - 1,
+					   &state));
 	assert_eq(state, LUO_TOKEN_PRESERVED);
 	state = (enum luo_token_state)SENTINEL_INT;
-	expect_ret(luo_session_token_lookup(other, UINT64_MAX, &state),
+	expect_ret(luo_session_token_lookup(other, LUO_TOKEN_RESERVED_MIN - 1,
+					    &state),
 		   -ENOENT);
 	assert_eq(state, (enum luo_token_state)SENTINEL_INT);
+	/* The record's tokens are libluo's: refused, never listed. */
+	{
+		static const uint64_t reserved[] = {
+			LUO_TOKEN_RESERVED_MIN, LUO_TOKEN_RESERVED_MIN + 1,
+			UINT64_MAX - 1, UINT64_MAX,
+		};
+		struct tb_snapshot before;
+		int fd = memfd_pattern(77, 8);
+
+		tb_snapshot(&before);
+		for (i = 0; i < 4; i++) {
+			expect_ret(luo_session_preserve_fd(s, fd, reserved[i]),
+				   -EINVAL);
+			expect_ret(luo_session_preserve_fd(other, fd,
+							   reserved[i]),
+				   -EINVAL);
+			expect_ret(luo_session_token_lookup(s, reserved[i],
+							    &state),
+				   -ENOENT);
+		}
+		tb_expect_unchanged(&before);
+		assert_eq(luo_session_token_count(s), MANY);
+		assert_eq(luo_session_token_count(other), 0);
+		if (tb.fake) /* other made no record for them */
+			assert_eq(tb_fake_libluo_files_in("tests.other"), 0);
+		xclose(fd);
+	}
 	expect_ret(luo_session_token_foreach(s, stop_fn, &st), 99);
 	assert_eq(st.calls, 2);
 
@@ -345,12 +389,21 @@ LUO_TEST(tokens, incoming_session_tokens_follow_retrieval, LUO_ABI_MAINLINE)
 	tb_kexec();
 	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
 	expect_ok(luo_session_retrieve(tb_ctx(), "tests.in", &s));
+	/* Its record lists both before anything is retrieved. */
+	assert_eq(luo_session_token_count(s), 2);
+	expect_ok(luo_session_token_foreach(s, tb_collect_token, &got));
+	assert_eq(got.n, 2);
+	assert_eq(tb_token_list_state(&got, 1), LUO_TOKEN_INCOMING);
+	assert_eq(tb_token_list_state(&got, 2), LUO_TOKEN_INCOMING);
+	memset(&got, 0, sizeof(got));
 	expect_ok(luo_session_retrieve_fd(s, 2, &fd));
 	expect_ok(luo_session_token_lookup(s, 2, &state));
 	assert_eq(state, LUO_TOKEN_RESTORED);
 	expect_ok(luo_session_token_foreach(s, tb_collect_token, &got));
 	assert_eq(tb_token_list_state(&got, 2), LUO_TOKEN_RESTORED);
+	assert_eq(tb_token_list_state(&got, 1), LUO_TOKEN_INCOMING);
 	assert_eq(luo_session_token_count(s), got.n);
+	assert_eq(got.n, 2);
 	expect_ok(luo_session_finish(s));
 	expect_ok(luo_session_close(s, 0));
 	xclose(fd);

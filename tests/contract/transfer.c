@@ -81,9 +81,12 @@ LUO_TEST(transfer, adopted_session_learns_what_it_preserves, LUO_ABI_MAINLINE)
 	expect_ok(luo_session_token_lookup(adopted, 2, &state));
 	assert_eq(state, LUO_TOKEN_PRESERVED);
 	expect_ret(luo_session_token_lookup(adopted, 1, &state), -ENOENT);
-	/* The kernel sees one session with both files. */
-	if (tb.fake)
+	/* The kernel sees one session with both files; each handle wrote
+	 * its own record into it, a segment each. */
+	if (tb.fake) {
 		assert_eq(tb_fake_files_in("tests.adopt"), 2);
+		assert_eq(tb_fake_libluo_files_in("tests.adopt"), 2);
+	}
 	expect_ok(luo_session_close(adopted, LUO_SESSION_CLOSE_FORCE));
 	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
 	xclose(memfd);
@@ -405,6 +408,14 @@ LUO_TEST(transfer, agent_hands_a_session_to_a_context_without_the_device,
 	expect_ok(luo_session_close(vmm_side, LUO_SESSION_CLOSE_FORCE));
 	luo_ctx_unref(vmm);
 	expect_ok(luo_session_retrieve(tb_ctx(), "tests.handoff", &in));
+	/* the receiver recorded what it preserved in the agent's session */
+	{
+		enum luo_token_state st = 0;
+
+		assert_eq(luo_session_token_count(in), 1);
+		expect_ok(luo_session_token_lookup(in, 7, &st));
+		assert_eq(st, LUO_TOKEN_INCOMING);
+	}
 	expect_ok(luo_session_retrieve_fd(in, 7, &got));
 	expect_file_pattern(got, 7, 65536);
 	expect_ok(luo_session_finish(in));

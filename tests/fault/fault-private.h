@@ -28,6 +28,8 @@ struct fresult {
 	bool errno_changed;   /* fake request: ret is not -(injected errno) */
 	bool tolerated;       /* allocation: the step succeeded anyway */
 	bool eintr_retried;   /* EINTR: libluo asked again and succeeded */
+	bool record_dropped;  /* a retrieve could not read the session's
+			       * record and succeeded without it */
 	int kept_fds;         /* descriptors the failed step left open */
 	char where[192];      /* what the case was doing */
 	char msg[3072];       /* why it failed */

@@ -46,6 +46,9 @@ struct fsc {
 	int ctx_boot[FSC_CTX];
 	bool ctx_nodev[FSC_CTX];  /* created without it, or let go of it */
 	bool prepared[FSC_CTX];   /* original API: between prepare/cancel */
+	/* called luo_session_create(): the context may have made its index
+	 * session ("libluo.index.K", libluo's own) */
+	bool index_tried[FSC_CTX];
 	struct fsc_sess sess[FSC_SESS];
 	int file[FSC_FILES];      /* the memfds the scenario preserves */
 	int got[FSC_FILES];       /* what came back after the kexec */

@@ -202,6 +202,7 @@ int fst_ctx_new(struct fsc *s, const struct fstep *t)
 	s->ctx_boot[t->a] = fsc_boot(s);
 	s->ctx_nodev[t->a] = t->b;
 	s->prepared[t->a] = false;
+	s->index_tried[t->a] = false;
 	return 0;
 }
 
@@ -223,8 +224,12 @@ int fst_close_device(struct fsc *s, const struct fstep *t)
 static int open_session(struct fsc *s, const struct fstep *t, bool create)
 {
 	luo_session_t *h = SENTINEL_PTR;
-	int r = create ? luo_session_create(ctx_of(s, t->b), t->str, &h)
-		       : luo_session_retrieve(ctx_of(s, t->b), t->str, &h);
+	int r;
+
+	if (create)
+		s->index_tried[t->b] = true;
+	r = create ? luo_session_create(ctx_of(s, t->b), t->str, &h)
+		   : luo_session_retrieve(ctx_of(s, t->b), t->str, &h);
 
 	if (r < 0) {
 		UNTOUCHED(create ? "luo_session_create" :

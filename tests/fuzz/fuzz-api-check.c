@@ -15,14 +15,22 @@
  *       exactly while a context is prepared; incoming files are those the
  *       last kexec carried, until finished or released; the original
  *       API's INCOMING and RESTORED tokens are the carried manifest's;
+ *       libluo's own files (tests/common/libluo-own.h): the record of
+ *       every session it preserved into (reserved tokens, segment 0 at
+ *       least), carried with it; the index session of a context that
+ *       created sessions; the manifest is a record (its token
+ *       LUO_TOKEN_RESERVED_MIN); a handle of an incoming session lists
+ *       what the record says (INCOMING), or nothing if it could not be
+ *       read after an injected failure;
  *     RFC: the outgoing and incoming lists are exactly the tokens
  *       preserved (and not unpreserved), and carried (and not restored);
  *  4. the descriptor table holds exactly: the baseline, the harness's
  *     own, one memfd per file the fake holds, the fake's epoll, one
  *     socket per public handle, and socket pairs for the fake's other
- *     handles (devices of live contexts, sessions in flight, and the
+ *     handles (devices of live contexts, sessions in flight, the
  *     original API's own sessions, whose number must fit what the
- *     contexts' token tables allow).  Anything else is a leak.
+ *     contexts' token tables allow, and at most one index session per
+ *     context that created sessions).  Anything else is a leak.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,6 +40,7 @@
 #include <unistd.h>
 
 #include "fuzz-api.h"
+#include "libluo-own.h"
 
 /* ---- small sets and the model's lifetimes ------------------------------- */
 
@@ -294,7 +303,8 @@ static void check_mainline(const struct fake_file *f, int n,
 			fz_check(j < M.ncarried, "the fake holds incoming "
 				 "\"%s\", which the kexec did not carry",
 				 f[i].name);
-			fz_check(tokset_has(&M.carried[j].tokens, f[i].token),
+			fz_check(tokset_has(&M.carried[j].tokens, f[i].token) ||
+				 tokset_has(&M.carried[j].record, f[i].token),
 				 "incoming \"%s\" holds %#" PRIx64 ", which "
 				 "the kexec did not carry", f[i].name,
 				 f[i].token);
@@ -303,7 +313,8 @@ static void check_mainline(const struct fake_file *f, int n,
 				 "incoming \"%s\" still holds %#" PRIx64
 				 " after it was finished or released",
 				 f[i].name, f[i].token);
-			if (!M.carried[j].internal || M.tampered || !finished)
+			if (!M.carried[j].internal || M.tampered || !finished ||
+			    tb_session_is_index(f[i].name))
 				continue;
 			fz_check(strcmp(f[i].name, "libluo.manifest") != 0,
 				 "the manifest is still there after "
@@ -318,17 +329,34 @@ static void check_mainline(const struct fake_file *f, int n,
 			fz_check(k, "the fake holds %#" PRIx64 " in \"%s\", a "
 				 "session the harness does not hold open",
 				 f[i].token, f[i].name);
+			if (tb_token_is_libluos(f[i].token))
+				continue; /* its record: below */
 			fz_check(tokset_has(&k->preserved, f[i].token),
 				 "the fake holds %#" PRIx64 " in \"%s\", which "
 				 "libluo did not report preserved",
 				 f[i].token, f[i].name);
 			continue;
 		}
+		if (tb_session_is_index(f[i].name)) {
+			/* a context's index: libluo's own */
+			for (c = 0; c < MAX_CTX; c++)
+				if (M.ctx[c].used && M.ctx[c].index &&
+				    M.ctx[c].boot == M.boot)
+					break;
+			fz_check(tb_index_slot(f[i].name) >= 0 &&
+				 tb_token_is_libluos(f[i].token) &&
+				 c < MAX_CTX, "index \"%s\" holds %#" PRIx64
+				 ", and no context of this boot created "
+				 "sessions", f[i].name, f[i].token);
+			continue;
+		}
 		if (strcmp(f[i].name, "libluo.manifest") == 0) {
 			for (c = 0; c < MAX_CTX; c++)
 				if (cv[c].live && M.ctx[c].prepared)
 					break;
-			fz_check(f[i].token == 0 && c < MAX_CTX,
+			/* a record, at libluo's first reserved token */
+			fz_check(f[i].token == LUO_TOKEN_RESERVED_MIN &&
+				 c < MAX_CTX,
 				 "a manifest, and no context is prepared");
 			continue;
 		}
@@ -356,6 +384,13 @@ static void check_mainline(const struct fake_file *f, int n,
 				 "libluo preserved %#" PRIx64 " in \"%s\", "
 				 "the fake does not hold it",
 				 k->preserved.t[j], k->name);
+		/* what libluo preserved is in its record: segment 0 at
+		 * least */
+		if (k->preserved.n)
+			fz_check(has_file(f, n, k->name, LUO_SESSION_OUTGOING,
+					  LUO_TOKEN_RESERVED_MIN),
+				 "\"%s\" holds files of libluo's, and no "
+				 "record", k->name);
 	}
 	for (i = 0; i < M.ncarried; i++) {
 		const struct m_carried *cr = &M.carried[i];
@@ -367,6 +402,12 @@ static void check_mainline(const struct fake_file *f, int n,
 					  cr->tokens.t[j]),
 				 "the kexec carried %#" PRIx64 " in \"%s\", "
 				 "the fake lost it", cr->tokens.t[j],
+				 cr->name);
+		for (j = 0; j < cr->record.n; j++)
+			fz_check(has_file(f, n, cr->name, LUO_SESSION_INCOMING,
+					  cr->record.t[j]),
+				 "the kexec carried the record %#" PRIx64 " of "
+				 "\"%s\", the fake lost it", cr->record.t[j],
 				 cr->name);
 	}
 	for (c = 0; c < MAX_CTX; c++) {
@@ -381,7 +422,8 @@ static void check_mainline(const struct fake_file *f, int n,
 		}
 		if (M.ctx[c].prepared)
 			fz_check(has_file(f, n, "libluo.manifest",
-					  LUO_SESSION_OUTGOING, 0),
+					  LUO_SESSION_OUTGOING,
+					  LUO_TOKEN_RESERVED_MIN),
 				 "a prepared context, and no manifest");
 		if (M.tampered)
 			continue;
@@ -581,6 +623,9 @@ static void check_fds(const struct ctx_view *cv)
 		if (!c->used)
 			continue;
 		devices += c->dev_open;
+		/* its index session, libluo's: a pair, if it made it */
+		if (c->index)
+			hi++;
 		if (c->abi != LUO_ABI_MAINLINE || !c->compat)
 			continue;
 		if (!cv[i].known) {
@@ -591,7 +636,8 @@ static void check_fds(const struct ctx_view *cv)
 		hi += cv[i].total + 2;
 	}
 	/* rest = one end of the fake per session held or in flight, and a
-	 * pair per device descriptor and per original-API session */
+	 * pair per device descriptor, per original-API session and per
+	 * index session */
 	x = nrest - npi - 2 * devices;
 	fz_check(x >= 0 && x % 2 == 0 && x / 2 >= lo && x / 2 <= hi,
 		 "%d sockets besides the public sessions' (%d sessions held "

@@ -111,6 +111,8 @@ void op_sess_open(struct fz_in *in, bool create)
 	get_name(in, name);
 	if (c < 0 || slot < 0)
 		return;
+	if (create && M.ctx[c].abi == LUO_ABI_MAINLINE && M.ctx[c].dev_open)
+		M.ctx[c].index = true; /* whatever the result */
 	r = create ? luo_session_create(M.ctx[c].ctx, name, &s)
 		   : luo_session_retrieve(M.ctx[c].ctx, name, &s);
 	fz_trace("step %d: luo_session_%s(\"%.20s\") = %d -> sess#%d", M.step,
@@ -143,6 +145,8 @@ void op_sess_open(struct fz_in *in, bool create)
 			M.tampered = true;
 	}
 	handle_new(slot, s, c, k, false, M.ks[k].dir);
+	if (!create)
+		handle_record_loaded(slot);
 }
 
 void op_sess_preserve(struct fz_in *in)
@@ -160,6 +164,8 @@ void op_sess_preserve(struct fz_in *in)
 	r = luo_session_preserve_fd(h->s, fd, t);
 	fz_trace("step %d: luo_session_preserve_fd(sess#%d, %s fd %d, %#" PRIx64
 		 ") = %d", M.step, slot, what, fd, t, r);
+	fz_check(t < LUO_TOKEN_RESERVED_MIN || r == -EINVAL,
+		 "preserve of libluo's token %#" PRIx64 ": %d", t, r);
 	if (r < 0)
 		return;
 	fz_check(M.ks[h->ksess].dir == LUO_SESSION_OUTGOING &&
@@ -180,6 +186,8 @@ void op_sess_retrieve_fd(struct fz_in *in)
 	r = luo_session_retrieve_fd(h->s, t, &fd);
 	fz_trace("step %d: luo_session_retrieve_fd(sess#%d, %#" PRIx64
 		 ") = %d, fd %d", M.step, slot, t, r, fd);
+	fz_check(t < LUO_TOKEN_RESERVED_MIN || r == -EINVAL,
+		 "retrieve of libluo's token %#" PRIx64 ": %d", t, r);
 	if (r < 0) {
 		fz_check(fd == SENTINEL_FD, "out-parameter written on failure");
 		return;

@@ -92,6 +92,7 @@ void op_recv(struct fz_in *in)
 			 "received session named \"%s\"", name);
 		dir = m.dir ? m.dir : M.ks[k].dir;
 		handle_new(slot, s, c, k, true, dir);
+		handle_record_loaded(slot);
 	} else {
 		fz_check(!s, "out-parameter written on failure");
 		fz_check(!consumed || !m.valid || m.ksess[0] < 0 ||
@@ -188,6 +189,7 @@ void op_adopt(struct fz_in *in)
 		if (M.own.fds[i].fd == fd)
 			M.own.fds[i] = M.own.fds[--M.own.n];
 	handle_new(slot, s, c, k, true, M.ks[k].dir);
+	handle_record_loaded(slot);
 }
 
 /* Descriptors for a raw message: none, a memfd, the pipe, a session, the
@@ -332,12 +334,24 @@ void op_kexec(struct fz_in *in)
 			continue;
 		fz_check(n < MAX_CARRIED);
 		memcpy(next[n].name, k->name, NAME_BUF);
+		next[n].recorded = k->preserved;
 		next[n++].tokens = k->preserved;
 	}
 	nfiles = fake_files(files);
 	for (i = 0; i < nfiles; i++) {
-		if (files[i].dir != LUO_SESSION_OUTGOING ||
-		    !files[i].has_name || !name_reserved(files[i].name))
+		if (files[i].dir != LUO_SESSION_OUTGOING || !files[i].has_name)
+			continue;
+		/* libluo's record in a session of the harness's: its files
+		 * travel too */
+		if (!name_reserved(files[i].name) &&
+		    files[i].token >= LUO_TOKEN_RESERVED_MIN) {
+			j = carried_find(next, n, files[i].name);
+			fz_check(j >= 0, "a record in \"%s\", a session the "
+				 "harness does not hold", files[i].name);
+			tokset_add(&next[j].record, files[i].token);
+			continue;
+		}
+		if (!name_reserved(files[i].name))
 			continue;
 		j = carried_find(next, n, files[i].name);
 		if (j < 0) {
@@ -393,6 +407,8 @@ void op_inject(struct fz_in *in)
 	int e = errs[fz_u8(in) % 16], r;
 
 	M.injected[e] = true;
+	if (op == LUO_FAKE_OP_RETRIEVE_FD && e)
+		M.injected_retrieve_fd = true;
 	r = luo_fake_inject_error(M.fake, op, e);
 	fz_trace("step %d: luo_fake_inject_error(op %d, %d) = %d", M.step, op,
 		 e, r);

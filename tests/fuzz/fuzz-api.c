@@ -252,6 +252,32 @@ void handle_tok_set(struct m_handle *h, uint64_t t,
 	h->tok_state[h->ntok++] = st;
 }
 
+void handle_record_loaded(int slot)
+{
+	struct m_handle *h = &M.h[slot];
+	const struct m_ksess *k = &M.ks[h->ksess];
+	const struct tokset *want = NULL;
+	int n = luo_session_token_count(h->s), i;
+
+	/* libluo reads the record of a session it takes as incoming; the
+	 * kernel has it while the session is not finished */
+	if (h->dir == LUO_SESSION_INCOMING &&
+	    k->dir == LUO_SESSION_INCOMING && k->boot == M.boot &&
+	    !k->finished && k->carried >= 0 &&
+	    !M.carried[k->carried].internal)
+		want = &M.carried[k->carried].recorded;
+	fz_check(n >= 0, "luo_session_token_count: %d", n);
+	/* a record that could not be read: the session behaves as one
+	 * without, all or nothing */
+	if (n == 0 && (!want || !want->n || M.injected_retrieve_fd))
+		return;
+	fz_check(want && n == want->n, "sess#%d: %d tokens listed after the "
+		 "record was read, the model's record holds %d", slot, n,
+		 want ? want->n : 0);
+	for (i = 0; i < want->n; i++)
+		handle_tok_set(h, want->t[i], LUO_TOKEN_INCOMING);
+}
+
 int free_sess_slot(struct fz_in *in)
 {
 	int slot = fz_u8(in) % N_SESS_SLOTS;

@@ -97,6 +97,9 @@ struct m_ctx {
 			 * these, so that they change nothing) */
 	bool prepared;  /* mainline: luo_prepare() succeeded, no cancel since */
 	bool finished;  /* mainline: luo_finish() succeeded in this boot */
+	bool index;     /* luo_session_create() was called with the device:
+			 * the context may hold its index session
+			 * ("libluo.index.K", libluo's own) */
 };
 
 /* A session of the fake kernel, known by the inode of its descriptor. */
@@ -129,7 +132,11 @@ struct m_handle {
 /* A session the last kexec carried (mainline). */
 struct m_carried {
 	char name[NAME_BUF];
-	struct tokset tokens;
+	struct tokset tokens;   /* its files (the original API's: all) */
+	struct tokset record;   /* a session of the harness's: the files
+				 * of libluo's record in it */
+	struct tokset recorded; /* what its record lists: the tokens libluo
+				 * preserved in it (through any handle) */
 	bool internal;  /* libluo.*: the original API's, from the fake */
 	bool retrieved; /* publicly */
 	bool finished;
@@ -170,6 +177,8 @@ struct model {
 
 	struct tokset rfc_out, rfc_in;
 	bool injected[4096]; /* errnos injected so far */
+	bool injected_retrieve_fd; /* a RETRIEVE_FD failure was injected: a
+				    * record may have been unreadable */
 
 	struct m_msg q[MAX_MSGS];
 	int qhead, qlen;
@@ -198,6 +207,9 @@ int ksess_of_fd(int fd, const char *name, enum luo_session_direction dir,
 void handle_new(int slot, luo_session_t *s, int c, int k, bool adopted,
 		enum luo_session_direction dir);
 void handle_tok_set(struct m_handle *h, uint64_t t, enum luo_token_state st);
+/* A new handle of an incoming session read the session's record: its
+ * tokens, INCOMING, into the model (checked against the model's). */
+void handle_record_loaded(int slot);
 
 #ifndef FUZZ_KNOWN_LISTING_ENODEV_AFTER_KEXEC
 #define FUZZ_KNOWN_LISTING_ENODEV_AFTER_KEXEC 0 /* fixed: lib/compat */

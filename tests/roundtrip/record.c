@@ -496,3 +496,48 @@ REC_TEST(without_the_record_a_session_holds_only_its_files)
 	expect_ok(luo_session_finish(in));
 	expect_ok(luo_session_close(in, 0));
 }
+
+/* A passing error while the index is read is not the end of it: the next
+ * listing goes on from what was retrieved (a regression: the error stuck
+ * and the index sessions were finished with the context). */
+REC_TEST(a_passing_error_while_reading_the_index_is_retried)
+{
+	luo_session_t *a;
+	struct names n = { 0 };
+
+	tb_require_fake("needs a kexec");
+	expect_ok(luo_session_create(tb_ctx(), "idx.retry", &a));
+	tb_kexec();
+	expect_ok(luo_session_close(a, 0));
+	/* the index session is retrieved, reading its record fails */
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_RETRIEVE_FD,
+					ENOMEM));
+	expect_ret(luo_ctx_foreach_incoming_session(tb_ctx(), collect_name,
+						    &n),
+		   -ENOMEM);
+	assert_eq(n.n, 0);
+	expect_ok(luo_ctx_foreach_incoming_session(tb_ctx(), collect_name,
+						   &n));
+	assert_eq(n.n, 1);
+	assert_true(listed(&n, "idx.retry"));
+}
+
+/* The kernel's ENOSPC for a record segment passes: it is not "every
+ * reserved token is used" (a regression: the record, or the index, then
+ * refused every later preserve, or create, without asking the kernel). */
+REC_TEST(a_full_kernel_session_is_not_a_full_record)
+{
+	luo_session_t *s;
+	int fd;
+
+	expect_ok(luo_session_create(tb_ctx(), "rec.enospc", &s));
+	fd = memfd_pattern(1, 10);
+	/* the first preserve makes the record's first segment: fail it */
+	expect_ok(luo_fake_inject_error(tb.fake, LUO_FAKE_OP_PRESERVE_FD,
+					ENOSPC));
+	expect_ret(luo_session_preserve_fd(s, fd, 1), -ENOSPC);
+	expect_ok(luo_session_preserve_fd(s, fd, 1));
+	xclose(fd);
+	assert_eq(luo_session_token_count(s), 1);
+	expect_ok(luo_session_close(s, LUO_SESSION_CLOSE_FORCE));
+}

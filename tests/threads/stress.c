@@ -44,6 +44,7 @@
 #include "fd-count.h"
 #include "harness.h"
 #include "leak-check.h"
+#include "libluo-own.h"
 #include "rng.h"
 
 #define MAX_THREADS 64
@@ -60,6 +61,8 @@ struct rec {
 	uint64_t known[FILES]; /* those preserved through the current handle */
 	int nknown;
 	bool adopted;          /* the handle was received */
+	int writers;           /* handles that preserved into it: each keeps
+				* a record of its own in the session */
 };
 
 struct slot {
@@ -230,6 +233,8 @@ static bool op_preserve(struct worker *w)
 	r = luo_session_preserve_fd(sl->s, fd, token);
 	CHECK(w, r == 0, "preserve in %s: %d", rec->name, r);
 	if (r == 0) {
+		if (!rec->nknown)
+			rec->writers++; /* this handle's first: its record */
 		rec->all[rec->nall++] = token;
 		rec->known[rec->nknown++] = token;
 		if (rng_below(&w->rng, 8) == 0) {
@@ -659,13 +664,15 @@ static int held_cb(const char *session, enum luo_session_direction dir,
 	return 0;
 }
 
+/* The user's files of session @name, which must be those of @tokens. */
 static int count_files_in(const struct held *h, const char *name,
 			  const uint64_t *tokens, int n)
 {
 	int i, found = 0;
 
 	for (i = 0; i < h->n; i++) {
-		if (strcmp(h->files[i].session, name))
+		if (strcmp(h->files[i].session, name) ||
+		    tb_file_is_libluos(name, h->files[i].token))
 			continue;
 		assert_true(has_token(tokens, n, h->files[i].token),
 			    "the fake holds token %#" PRIx64 " in %s, which "
@@ -673,6 +680,32 @@ static int count_files_in(const struct held *h, const char *name,
 		found++;
 	}
 	return found;
+}
+
+/* The record segments of session @name: the reserved tokens
+ * LUO_TOKEN_RESERVED_MIN + 0..n-1, whoever wrote them; returns n. */
+static int count_records_in(const struct held *h, const char *name)
+{
+	bool seen[FILES * 4] = { false };
+	int i, n = 0;
+
+	for (i = 0; i < h->n; i++) {
+		uint64_t k;
+
+		if (strcmp(h->files[i].session, name) ||
+		    !tb_file_is_libluos(name, h->files[i].token))
+			continue;
+		k = h->files[i].token - LUO_TOKEN_RESERVED_MIN;
+		assert_lt(k, FILES * 4, "%s: record segment %" PRIu64, name,
+			  k);
+		assert_false(seen[k]);
+		seen[k] = true;
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		assert_true(seen[i], "%s: record segments %d of 0..%d are "
+			    "missing", name, i, n - 1);
+	return n;
 }
 
 struct seed_all {
@@ -692,7 +725,8 @@ static void expect_bookkeeping(void)
 {
 	struct held h = { 0 };
 	struct seed_all all;
-	int i, j, k, sessions = 0, files = 0, seeds = 0;
+	int i, j, k, sessions = 0, files = 0, seeds = 0, records = 0;
+	int libluos = 0;
 	char name[32];
 
 	expect_ok(luo_fake_foreach_file(fake, held_cb, &h));
@@ -703,6 +737,7 @@ static void expect_bookkeeping(void)
 		for (j = 0; j < SLOTS; j++) {
 			struct slot *sl = &st.w[i].slots[j];
 			struct collect c = { .n = 0 };
+			int n;
 
 			if (!sl->s)
 				continue;
@@ -722,6 +757,13 @@ static void expect_bookkeeping(void)
 						 sl->rec.nall),
 				  sl->rec.nall, "the fake's files of %s",
 				  sl->rec.name);
+			/* a record per handle that preserved into it, each
+			 * one segment (a few entries) */
+			n = count_records_in(&h, sl->rec.name);
+			assert_eq(n, sl->rec.writers, "%s: %d record "
+				  "segments, %d writers", sl->rec.name, n,
+				  sl->rec.writers);
+			records += n;
 		}
 		seeds += st.w[i].nseed;
 	}
@@ -747,12 +789,23 @@ static void expect_bookkeeping(void)
 	}
 	free(all.v);
 
+	/* libluo's own: the sessions' records, the context's index */
+	for (i = 0; i < h.n; i++) {
+		if (!tb_file_is_libluos(h.files[i].session, h.files[i].token))
+			continue;
+		libluos++;
+		if (tb_session_is_index(h.files[i].session))
+			assert_str_eq(h.files[i].session, TB_INDEX_PREFIX "0");
+	}
+	assert_ge(libluos - records, 1, "the index's record");
 	note("end: %d sessions holding %d files, %d tokens of the original "
-	     "API", sessions, files, seeds);
-	assert_eq(h.n, files + seeds, "the fake holds %d files, the threads "
-		  "%d", h.n, files + seeds);
+	     "API; libluo's own files: %d session record segment(s), %d of "
+	     "the index", sessions, files, seeds, records, libluos - records);
+	assert_eq(h.n - libluos, files + seeds, "the fake holds %d files, "
+		  "the threads %d", h.n - libluos, files + seeds);
+	/* and the context's index */
 	assert_eq(luo_fake_session_count(fake, LUO_SESSION_OUTGOING),
-		  sessions + seeds);
+		  sessions + seeds + 1);
 	assert_eq(luo_fake_session_count(fake, LUO_SESSION_INCOMING), 0);
 	free(h.files);
 }
@@ -859,8 +912,9 @@ TEST(threads, stress_one_context, .timeout = 1800)
 		close(workers[i].inbox[0]);
 		close(workers[i].inbox[1]);
 	}
+	/* the original API's token sessions, and the context's index */
 	assert_eq(luo_fake_session_count(fake, LUO_SESSION_OUTGOING),
-		  luo_token_count(st.ctx));
+		  luo_token_count(st.ctx) + 1);
 	st.ctx = luo_ctx_unref(st.ctx);
 	assert_eq(luo_fake_file_count(fake), 0);
 	assert_eq(luo_fake_session_count(fake, LUO_SESSION_OUTGOING), 0);

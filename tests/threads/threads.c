@@ -37,6 +37,7 @@
 #include "fd-count.h"
 #include "harness.h"
 #include "leak-check.h"
+#include "libluo-own.h"
 #include "rng.h"
 
 /* The scenario's fake kernel and the options that reach it. */
@@ -180,7 +181,8 @@ static void op_session_preserve(struct worker *w)
 	o = &w->sessions[rng_below(&w->rng, (uint64_t)w->nsessions)];
 	if (o->ntokens == MAX_SESSION_TOKENS)
 		return;
-	token = rng_next(&w->rng);
+	/* any token a session takes: below libluo's reserved ones */
+	token = rng_next(&w->rng) % LUO_TOKEN_RESERVED_MIN;
 	fd = new_memfd(w);
 	r = luo_session_preserve_fd(o->s, fd, token);
 	CHECK(w, r == 0, "preserve in %s: %d", o->name, r);
@@ -427,18 +429,34 @@ static void *state_main(void *arg)
 
 /* ---- checking libluo against the fake ----------------------------------- */
 
+/* The user's files the fake holds; libluo's own (libluo-own.h) are
+ * counted apart, and kept in the list too, flagged. */
 struct held {
 	struct {
 		char session[LUO_SESSION_NAME_MAX + 1];
 		uint64_t token;
+		bool libluos;
 	} *files;
 	int n, cap;
+	int libluos;           /* libluo's own files */
+	bool index[TB_INDEX_SLOTS]; /* index sessions seen */
+	int nindex;
+	int index_files;       /* their record segments */
 };
 
 static int held_cb(const char *session, enum luo_session_direction dir,
 		   uint64_t token, void *data)
 {
 	struct held *h = data;
+	bool libluos = tb_file_is_libluos(session, token);
+	int slot = tb_index_slot(session);
+
+	if (slot >= 0 && !h->index[slot]) {
+		h->index[slot] = true;
+		h->nindex++;
+	}
+	h->index_files += slot >= 0;
+	h->libluos += libluos;
 
 	if (h->n == h->cap) {
 		h->cap = h->cap ? 2 * h->cap : 256;
@@ -449,6 +467,7 @@ static int held_cb(const char *session, enum luo_session_direction dir,
 	snprintf(h->files[h->n].session, sizeof(h->files[h->n].session), "%s",
 		 session ? session : "");
 	h->files[h->n].token = token;
+	h->files[h->n].libluos = libluos;
 	h->n++;
 	return 0;
 }
@@ -502,12 +521,14 @@ static void expect_bookkeeping_matches(luo_ctx_t *ctx, struct worker *w,
 {
 	struct held h = { 0 };
 	struct token_vec seed = { 0 }, want = { 0 };
-	int i, j, k, nsessions = 0, session_files = 0;
+	int i, j, k, nsessions = 0, session_files = 0, session_records = 0;
 	uint64_t *from_fake;
 	int nfake = 0;
 
 	expect_ok(luo_fake_foreach_file(fake, held_cb, &h));
 	assert_eq(h.n, luo_fake_file_count(fake));
+	/* libluo's own: one index (this context created sessions) */
+	assert_eq(h.nindex, 1, "index sessions");
 
 	/* The original API: libluo's tokens == the workers' == the fake's
 	 * libluo.tok.<hex> sessions. */
@@ -545,15 +566,26 @@ static void expect_bookkeeping_matches(luo_ctx_t *ctx, struct worker *w,
 			struct owned_session *o = &w[i].sessions[j];
 			struct token_vec got = { 0 }, held = { 0 };
 			uint64_t expect[MAX_SESSION_TOKENS];
+			int record = 0;
 
 			nsessions++;
 			session_files += o->ntokens;
 			expect_ok(luo_session_token_foreach(o->s, vec_cb, &got));
 			assert_eq(luo_session_token_count(o->s), got.n);
-			for (k = 0; k < h.n; k++)
-				if (!strcmp(h.files[k].session, o->name))
+			for (k = 0; k < h.n; k++) {
+				if (strcmp(h.files[k].session, o->name))
+					continue;
+				if (h.files[k].libluos)
+					record++;
+				else
 					vec_cb(h.files[k].token,
 					       LUO_TOKEN_PRESERVED, &held);
+			}
+			/* its record: one segment (24 entries fit in the
+			 * first), made with the first preserve */
+			assert_eq(record, o->ntokens ? 1 : 0,
+				  "%s: %d record segments", o->name, record);
+			session_records += record;
 			memcpy(expect, o->tokens, sizeof(expect));
 			expect_same_tokens(got.v, got.n, expect, o->ntokens,
 					   o->name);
@@ -568,11 +600,17 @@ static void expect_bookkeeping_matches(luo_ctx_t *ctx, struct worker *w,
 		    "holding %d file(s)", want.n, nsessions, session_files);
 	assert_gt(want.n + session_files, 0, "the workers kept nothing: "
 			"the check would be vacuous");
-	assert_eq(h.n, want.n + session_files,
-			"the fake holds %d files, libluo knows %d", h.n,
-			want.n + session_files);
+	assert_eq(h.n - h.libluos, want.n + session_files,
+			"the fake holds %d files, libluo knows %d",
+			h.n - h.libluos, want.n + session_files);
+	/* libluo's own files: the sessions' records and the index's (a
+	 * record that grew a segment at a time, doubling) */
+	assert_eq(h.libluos, session_records + h.index_files);
+	assert_ge(h.index_files, 1);
+	note("libluo's own files: %d session record(s), %d index segment(s)",
+	     session_records, h.index_files);
 	assert_eq(luo_fake_session_count(fake, LUO_SESSION_OUTGOING),
-			want.n + nsessions);
+			want.n + nsessions + h.nindex);
 	free(h.files);
 	free(seed.v);
 	free(want.v);
@@ -647,8 +685,9 @@ static void run(bool with_state)
 		for (j = 0; j < w[i].nsessions; j++)
 			expect_ok(luo_session_close(w[i].sessions[j].s,
 						    LUO_SESSION_CLOSE_FORCE));
+	/* the original API's token sessions, and the context's index */
 	assert_eq(luo_fake_session_count(fake, LUO_SESSION_OUTGOING),
-		  luo_token_count(ctx));
+		  luo_token_count(ctx) + 1);
 	luo_ctx_unref(ctx);
 	assert_eq(luo_fake_file_count(fake), 0);
 	assert_eq(luo_fake_session_count(fake, LUO_SESSION_OUTGOING), 0);
