@@ -147,6 +147,7 @@ check_parent static 'bin/parent-tool' --force-fallback-for=libluo,libluo-fake \
 step "4. the parent asks for luoctl, the fake library, the devel files, man pages"
 check_parent asks "$runtime
 bin/luoctl
+share/bash-completion/completions/luoctl
 lib/libluo-fake\.so
 lib/libluo-fake\.so\.1
 lib/libluo-fake\.so\.1\.[0-9.]*
