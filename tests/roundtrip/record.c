@@ -382,7 +382,7 @@ REC_TEST(a_session_goes_through_the_fd_store_and_the_kexec)
 struct writer {
 	luo_session_t *s;
 	atomic_bool stop;
-	uint64_t done; /* preserves that succeeded */
+	_Atomic uint64_t done; /* preserves that succeeded */
 };
 
 static void *keep_preserving(void *data)
@@ -399,14 +399,14 @@ static void *keep_preserving(void *data)
 		close(fd);
 		if (r < 0)
 			break; /* the kexec came: the handle is dead */
-		w->done = t;
+		atomic_store(&w->done, t);
 	}
 	return NULL;
 }
 
 REC_TEST(a_kexec_during_preserves_leaves_a_whole_record)
 {
-	struct writer w = { 0 };
+	struct writer w = { .s = NULL };
 	luo_session_t *in;
 	pthread_t th;
 	int n, fd;
@@ -415,7 +415,8 @@ REC_TEST(a_kexec_during_preserves_leaves_a_whole_record)
 	expect_ok(luo_session_create(tb_ctx(), "rec.race", &w.s));
 	atomic_init(&w.stop, false);
 	assert_eq(pthread_create(&th, NULL, keep_preserving, &w), 0);
-	while (w.done < 300)
+	atomic_init(&w.done, 0);
+	while (atomic_load(&w.done) < 300)
 		usleep(100);
 	expect_ok(luo_fake_kexec(tb.fake));
 	atomic_store(&w.stop, true);
@@ -426,10 +427,11 @@ REC_TEST(a_kexec_during_preserves_leaves_a_whole_record)
 	expect_ok(luo_session_retrieve(tb_ctx(), "rec.race", &in));
 	n = luo_session_token_count(in);
 	note("%d tokens listed, %llu preserves returned before the kexec", n,
-	     (unsigned long long)w.done);
+	     (unsigned long long)atomic_load(&w.done));
 	/* every preserve that returned before the kexec is listed (its entry
 	 * was committed first); one more may have made it */
-	assert_ge((uint64_t)n, w.done > 0 ? w.done - 1 : 0);
+	assert_ge((uint64_t)n,
+		  atomic_load(&w.done) > 0 ? atomic_load(&w.done) - 1 : 0);
 	for (uint64_t t = 1; t <= (uint64_t)n; t++) {
 		char label[32];
 		uint64_t token;

@@ -375,8 +375,11 @@ TEST(record, a_copy_at_any_instant_is_a_whole_prefix)
 			(uint64_t *)(void *)(seg->map + LUOI_RECORD_OFF_USED),
 			__ATOMIC_ACQUIRE);
 
-		memcpy(copy, seg->map, LUOI_RECORD_HEADER_SIZE + used);
+		memcpy(copy, seg->map, LUOI_RECORD_OFF_USED);
 		memcpy(copy + LUOI_RECORD_OFF_USED, &used, sizeof(used));
+		memcpy(copy + LUOI_RECORD_OFF_WRITER,
+		       seg->map + LUOI_RECORD_OFF_WRITER,
+		       LUOI_RECORD_HEADER_SIZE - LUOI_RECORD_OFF_WRITER + used);
 		assert_int_eq(luoi_record_parse(copy, size,
 						LUOI_RECORD_SESSION, NULL,
 						check_prefix, &p),
