@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fake-state.h"
@@ -104,6 +105,7 @@ static int serve(const char *path, int argc, char **argv)
 	unsigned int max_sessions = 0, max_files = 0;
 	luo_fake_t *fake = NULL;
 	struct sigaction sa;
+	struct rlimit rl;
 	int c, r;
 
 	optind = 1;
@@ -146,6 +148,12 @@ static int serve(const char *path, int argc, char **argv)
 		fprintf(stderr, "serve: no socket (--socket or "
 				"LIBLUO_FAKE=unix:PATH)\n");
 		return 2;
+	}
+	/* the server holds what every client preserved: a descriptor per
+	 * file and three per session (ours, and the fake's pair) */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	r = luo_fake_new(abi, &fake);
 	if (!r && (max_sessions || max_files))
