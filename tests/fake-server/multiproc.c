@@ -39,6 +39,7 @@
 static const char *server_exe;
 static char dir[64], sock_path[128], state_path[128];
 
+__attribute__((format(printf, 1, 2), noreturn))
 static void die(const char *fmt, ...)
 {
 	va_list ap;
