@@ -11,11 +11,17 @@ trap 'kill $spid $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 export LIBLUO_FAKE="unix:$dir/fake.sock" # what luo_ctx_new() then uses
 
 "$server" serve & spid=$!
-until "$server" status >/dev/null 2>&1; do sleep 0.01; done
+wait_for() { # COMMAND...: up to 10 s
+	i=0
+	until "$@"; do
+		i=$((i + 1)); [ $i -lt 1000 ] || exit 1; sleep 0.01
+	done
+}
+wait_for "$server" status >/dev/null 2>&1
 
 # boot 1: the daemon saves its counter and holds the session
 "$counterd" save 42 >"$dir/out" & pid=$!
-until grep -q saved "$dir/out" 2>/dev/null; do sleep 0.01; done
+wait_for grep -q saved "$dir/out"
 "$server" kexec >/dev/null     # the live update...
 kill $pid; wait $pid || true   # ...which ends every process of boot 1
 # boot 2: a new process restores it
@@ -27,7 +33,7 @@ echo "ok 1 - counterd: the counter survived the kexec"
 # accept a library loaded before it)
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 LD_PRELOAD=$preload "$raw" 1 >"$dir/raw" & pid=$!
-until grep -q held "$dir/raw" 2>/dev/null; do sleep 0.01; done
+wait_for grep -q held "$dir/raw"
 "$server" kexec >/dev/null
 kill $pid; wait $pid || true
 test "$(LD_PRELOAD=$preload "$raw" 2)" = "carried by raw ioctls"

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
 	snprintf(sock_path, sizeof(sock_path), "%s/fake.sock", dir);
 	pid = fork();
 	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* ends with the test */
 		execl(argv[1], argv[1], "serve", "--socket", sock_path,
 		      (char *)NULL);
 		_exit(127);

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -101,6 +102,8 @@ static pid_t start_server(bool load)
 
 	CHECK(pid >= 0, "fork");
 	if (!pid) {
+		/* the server ends with this test, whatever happens to it */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (load)
 			execl(server_exe, server_exe, "serve", "--socket",
 			      sock_path, "--load", state_path,
@@ -279,6 +282,7 @@ int main(int argc, char **argv)
 		}
 		close(sv[vm][1]);
 	}
+	close(done[1]); /* a VMM that dies is an end of file, not a hang */
 	ag = fork();
 	if (!ag)
 		agent(1, (int[]){ sv[0][0], sv[1][0] });
