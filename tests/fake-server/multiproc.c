@@ -11,6 +11,8 @@
  *      incoming; the VMMs' descriptors are dead (ENODEV) and they exit;
  *   4. the server is stopped (saving its state) and started again from
  *      the saved state, like a machine that booted;
+ *      (a process that created a session and exited holding it: its
+ *      session is released by the exit, and not carried);
  *   5. a new agent retrieves both sessions and hands each to a new VMM,
  *      which retrieves every file, checks every byte, size and offset,
  *      and finishes the session.
@@ -299,6 +301,20 @@ int main(int argc, char **argv)
 	CHECK(r == -EEXIST, "vm1 again: %d", r);
 	luo_ctx_unref(ctx);
 
+	/* a process that preserves and dies: its session dies with it
+	 * (the last close of its descriptor, by the exit) */
+	ag = fork();
+	if (!ag) {
+		luo_ctx_t *gctx = new_ctx(true);
+		luo_session_t *g;
+		int fd = memfd_create("lost", MFD_CLOEXEC);
+
+		CHECK(luo_session_create(gctx, "gone", &g) == 0, "gone");
+		CHECK(luo_session_preserve_fd(g, fd, 1) == 0, "gone preserve");
+		_exit(0);
+	}
+	wait_ok(ag, "a process that exits holding a session");
+
 	run("kexec", NULL);
 	for (vm = 0; vm < 2; vm++) {
 		kill(vmm[vm], SIGTERM);
@@ -310,7 +326,15 @@ int main(int argc, char **argv)
 	server = start_server(true);
 	printf("ok 4 - server stopped and started from its saved state\n");
 
-	/* boot 2 */
+	/* boot 2: what a process held when it exited was not carried */
+	ctx = new_ctx(true);
+	r = luo_session_retrieve(ctx, "gone", &s);
+	CHECK(r == -ENOENT, "session of a dead process: %d", r);
+	luo_ctx_unref(ctx);
+	printf("ok 5 - a session whose holder exited before the kexec is "
+	       "not carried\n");
+
+
 	for (vm = 0; vm < 2; vm++) {
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[vm]) == 0, "sp");
 		vmm[vm] = fork();
@@ -326,7 +350,7 @@ int main(int argc, char **argv)
 	wait_ok(ag, "agent (boot 2)");
 	for (vm = 0; vm < 2; vm++)
 		wait_ok(vmm[vm], "vmm (boot 2)");
-	printf("ok 5 - a new agent retrieved both sessions and handed them "
+	printf("ok 6 - a new agent retrieved both sessions and handed them "
 	       "back; every byte checked\n");
 
 	/* the sessions are finished: nothing is left */
@@ -337,6 +361,6 @@ int main(int argc, char **argv)
 	stop_server(server);
 	unlink(state_path);
 	rmdir(dir);
-	printf("1..5\n");
+	printf("1..6\n");
 	return 0;
 }
