@@ -419,14 +419,22 @@ int luo_ctx_opts_set_log(luo_ctx_opts_t *opts, luo_log_fn fn, void *userdata,
  * With luo_ctx_opts_set_open_device() false, nothing is opened and the
  * context speaks the mainline ABI.
  *
+ * When the options choose no kernel (neither luo_ctx_opts_set_fake() nor
+ * luo_ctx_opts_set_fake_socket() was called; @opts NULL included) and the
+ * environment variable LIBLUO_FAKE is set and not empty, the context uses
+ * the fake-kernel server it names, as unix:PATH (see
+ * luo_ctx_opts_set_fake_socket()).
+ *
  * Return: 0 on success, a negative errno value on failure.
  *
  * Errors:
- *  -EINVAL: @ret is NULL.
+ *  -EINVAL: @ret is NULL, or LIBLUO_FAKE is used and not of the form
+ *           unix:PATH.
  *  -ENOENT: there is no device: the kernel lacks CONFIG_LIVEUPDATE or was
  *           booted without liveupdate=on.
  *  -ENODEV: the device node exists but no driver is behind it; as
- *           -ENOENT.
+ *           -ENOENT.  With a fake-kernel server: nothing listens at its
+ *           path.
  *  -ENXIO: as -ENODEV.
  *  -EBUSY: another process, or another context of this one, holds the
  *          device open.  It is single-open: share one context between
