@@ -125,20 +125,35 @@ static void wait_eof(int sock)
 		;
 }
 
+socklen_t luoi_fw_addr(struct sockaddr_un *a, const char *path)
+{
+	size_t n = strlen(path);
+
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	memcpy(a->sun_path, path, n);
+	if (path[0] == '@') {
+		a->sun_path[0] = '\0'; /* abstract: no file to clean up */
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	}
+	return (socklen_t)sizeof(*a);
+}
+
 int luoi_fw_connect(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a;
+	socklen_t len;
 	int fd;
 
 	if (!path || !*path)
 		return -EINVAL;
 	if (strlen(path) >= sizeof(a.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
+	len = luoi_fw_addr(&a, path);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	if (connect(fd, (struct sockaddr *)&a, len) < 0) {
 		int r = -errno;
 
 		close(fd);

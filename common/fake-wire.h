@@ -36,6 +36,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #define LUOI_FW_MAGIC 0x464f554cu /* "LUOF" */
 #define LUOI_FW_VERSION 1
@@ -105,6 +107,10 @@ int luoi_fw_send(int sock, const void *hdr, size_t hlen, const void *data,
  * -EMFILE, with those that came closed. */
 int luoi_fw_recv(int sock, void *buf, size_t cap, int *fds, int *nfds,
 		 int maxfds, bool dontwait);
+
+/* The address of the server's socket @path (shorter than sun_path): a file,
+ * or with a leading '@' a name in the abstract namespace.  Its length. */
+socklen_t luoi_fw_addr(struct sockaddr_un *a, const char *path);
 
 /* connect() to the server at @path: a control connection, or -errno. */
 int luoi_fw_connect(const char *path);

@@ -531,6 +531,7 @@ int luofs_new(luo_fake_t *fake, const char *path, luofs_save_fn save,
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct luofs *s;
 	long ps = sysconf(_SC_PAGESIZE);
+	socklen_t alen;
 	int r;
 
 	if (!fake || !path || !ret)
@@ -579,9 +580,10 @@ int luofs_new(luo_fake_t *fake, const char *path, luofs_save_fn save,
 		r = -errno;
 		goto fail;
 	}
-	strcpy(a.sun_path, path);
-	unlink(path);
-	if (bind(s->listen.fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	alen = luoi_fw_addr(&a, path);
+	if (path[0] != '@')
+		unlink(path);
+	if (bind(s->listen.fd, (struct sockaddr *)&a, alen) < 0 ||
 	    listen(s->listen.fd, 128) < 0) {
 		r = -errno;
 		goto fail;
@@ -663,7 +665,7 @@ void luofs_free(struct luofs *s)
 		control_free(s, s->controls);
 	if (s->listen.fd >= 0) {
 		close(s->listen.fd);
-		if (s->path)
+		if (s->path && s->path[0] != '@')
 			unlink(s->path);
 	}
 	if (s->stop.fd >= 0)

@@ -18,7 +18,8 @@ struct luofs;
 typedef int (*luofs_save_fn)(luo_fake_t *fake, const char *path);
 
 /* A server of @fake (a reference is taken) listening at @path (created;
- * an existing socket file is replaced): 0 or -errno. */
+ * an existing socket file is replaced; "@NAME": NAME in the abstract
+ * namespace): 0 or -errno. */
 int luofs_new(luo_fake_t *fake, const char *path, luofs_save_fn save,
 	      struct luofs **ret);
 /* Serve until STOP or luofs_stop(): 0 or -errno. */
