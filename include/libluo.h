@@ -306,6 +306,42 @@ int luo_ctx_opts_set_abi(luo_ctx_opts_t *opts, enum luo_abi abi);
 int luo_ctx_opts_set_fake(luo_ctx_opts_t *opts, luo_fake_t *fake);
 
 /**
+ * luo_ctx_opts_set_fake_socket() - use a fake-kernel server instead of the
+ * real kernel
+ * @opts: the options.
+ * @path: the UNIX socket of a running luo-fake-server (see
+ *        doc/fake-server.md), or NULL to select the real kernel again;
+ *        the string is copied.
+ *
+ * The fake kernel then lives in the server's process and is shared by
+ * every process that reaches it: the device and session descriptors it
+ * hands out are real descriptors that work after dup(), fork() and
+ * SCM_RIGHTS, a simulated kexec is the server's command, and preserved
+ * files are held by the server, so this process holds no descriptor per
+ * preserved file, as with the kernel.  The single-open rule, the error
+ * codes and their order are those of the in-memory fake kernel.  The
+ * server is first reached by luo_ctx_new(), which fails with ENODEV if
+ * nothing listens at @path.
+ *
+ * Without this call (and without luo_ctx_opts_set_fake()), luo_ctx_new()
+ * uses the server named by the environment variable LIBLUO_FAKE, when it
+ * is set and not empty, in the form unix:PATH; so an unchanged program
+ * can be pointed at a fake kernel.
+ *
+ * Return: 0 on success, a negative errno value on failure.
+ *
+ * Errors:
+ *  -EINVAL: @opts is NULL, or @path is empty.
+ *  -ENAMETOOLONG: @path does not fit a UNIX socket address (108 bytes
+ *                 with its NUL).
+ *  -ENOMEM: out of memory.
+ *
+ * Thread-safety: an options object must not be used by two threads at
+ * once.
+ */
+int luo_ctx_opts_set_fake_socket(luo_ctx_opts_t *opts, const char *path);
+
+/**
  * luo_ctx_opts_set_open_device() - choose whether luo_ctx_new() opens the
  * device
  * @opts: the options.
@@ -462,14 +498,22 @@ int luo_ctx_opts_set_log(luo_ctx_opts_t *opts, luo_log_fn fn, void *userdata,
  * With luo_ctx_opts_set_open_device() false, nothing is opened and the
  * context speaks the mainline ABI.
  *
+ * When the options choose no kernel (neither luo_ctx_opts_set_fake() nor
+ * luo_ctx_opts_set_fake_socket() was called; @opts NULL included) and the
+ * environment variable LIBLUO_FAKE is set and not empty, the context uses
+ * the fake-kernel server it names, as unix:PATH (see
+ * luo_ctx_opts_set_fake_socket()).
+ *
  * Return: 0 on success, a negative errno value on failure.
  *
  * Errors:
- *  -EINVAL: @ret is NULL.
+ *  -EINVAL: @ret is NULL, or LIBLUO_FAKE is used and not of the form
+ *           unix:PATH.
  *  -ENOENT: there is no device: the kernel lacks CONFIG_LIVEUPDATE or was
  *           booted without liveupdate=on.
  *  -ENODEV: the device node exists but no driver is behind it; as
- *           -ENOENT.
+ *           -ENOENT.  With a fake-kernel server: nothing listens at its
+ *           path.
  *  -ENXIO: as -ENODEV.
  *  -EBUSY: another process, or another context of this one, holds the
  *          device open.  It is single-open: share one context between

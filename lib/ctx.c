@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend-fake-socket.h"
 #include "backend-kernel.h"
 #include "ctx.h"
 #include "kernel-req.h"
@@ -229,6 +230,15 @@ LUOI_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 	ctx = ctx_alloc(opts ? opts : &defaults);
 	if (!ctx)
 		return -ENOMEM;
+	if (!opts || !opts->backend_set) {
+		/* LIBLUO_FAKE=unix:PATH: a fake-kernel server */
+		r = luoi_backend_fake_socket_env(&ctx->backend);
+		if (r < 0) {
+			luoi_err(ctx, "LIBLUO_FAKE=%s: %s", getenv("LIBLUO_FAKE"),
+				 r == -EINVAL ? "not unix:PATH" : strerror(-r));
+			return r;
+		}
+	}
 	if (opts && opts->no_device) {
 		/* sessions exist only on the mainline ABI */
 		ctx->abi = LUO_ABI_MAINLINE;

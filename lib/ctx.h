@@ -41,6 +41,7 @@ struct luo_ctx_opts {
 	bool no_device;              /* sessions received from the holder */
 	bool no_record;              /* no session record, no index */
 	struct luo_backend *backend; /* reference held; NULL = real kernel */
+	bool backend_set;            /* chosen: LIBLUO_FAKE is not used */
 	luo_log_fn log_fn;
 	void *log_data;
 	int log_priority; /* LUOI_LOG_SILENT or 0..7 */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "backend-fake-socket.h"
 #include "ctx.h"
 #include "macro.h"
 
@@ -76,6 +77,27 @@ LUOI_EXPORT int luo_ctx_opts_set_fake(luo_ctx_opts_t *opts, luo_fake_t *fake)
 	if (opts->backend)
 		opts->backend->ops->unref(opts->backend);
 	opts->backend = b;
+	opts->backend_set = true;
+	return 0;
+}
+
+LUOI_EXPORT int luo_ctx_opts_set_fake_socket(luo_ctx_opts_t *opts,
+					     const char *path)
+{
+	struct luo_backend *b = NULL;
+	int r;
+
+	if (!opts)
+		return -EINVAL;
+	if (path) {
+		r = luoi_backend_fake_socket_new(path, &b);
+		if (r < 0)
+			return r;
+	}
+	if (opts->backend)
+		opts->backend->ops->unref(opts->backend);
+	opts->backend = b;
+	opts->backend_set = true;
 	return 0;
 }
 

@@ -147,6 +147,8 @@ check_parent static 'bin/parent-tool' --force-fallback-for=libluo,libluo-fake \
 step "4. the parent asks for luoctl, the fake library, the devel files, man pages"
 check_parent asks "$runtime
 bin/luoctl
+bin/luo-fake-server
+lib/libluo/libluo-fake-preload\.so
 share/bash-completion/completions/luoctl
 lib/libluo-fake\.so
 lib/libluo-fake\.so\.1

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "env.h"
+#include "fake-server.h"
 #include "fd-count.h"
 #include "harness.h"
 #include "leak-check.h"
@@ -22,6 +23,8 @@ enum tb_backend tb_backend(void)
 		return TB_BACKEND_FAKE;
 	if (!strcmp(s, "kernel"))
 		return TB_BACKEND_KERNEL;
+	if (!strcmp(s, "fake-server"))
+		return TB_BACKEND_FAKE_SERVER;
 	return TB_BACKEND_INVALID;
 }
 
@@ -40,6 +43,7 @@ void tb_begin(enum luo_abi abi)
 	tb.abi = abi;
 	switch (tb_backend()) {
 	case TB_BACKEND_FAKE:
+	case TB_BACKEND_FAKE_SERVER:
 		break;
 	case TB_BACKEND_KERNEL:
 		if (abi == LUO_ABI_RFC)
@@ -47,7 +51,7 @@ void tb_begin(enum luo_abi abi)
 				  "(kernel backend)");
 		break;
 	default:
-		fail("LIBLUO_TEST_BACKEND must be fake or kernel");
+		fail("LIBLUO_TEST_BACKEND must be fake, fake-server or kernel");
 	}
 
 	tb.fds_before = fd_count();
@@ -60,6 +64,15 @@ void tb_begin(enum luo_abi abi)
 		assert_eq(r, 0, "luo_fake_new: %d", r);
 		r = luo_ctx_opts_set_fake(tb.opts, tb.fake);
 		assert_eq(r, 0, "luo_ctx_opts_set_fake: %d", r);
+	} else if (tb_backend() == TB_BACKEND_FAKE_SERVER) {
+		char path[108];
+
+		r = luo_fake_new(abi, &tb.fake);
+		assert_eq(r, 0, "luo_fake_new: %d", r);
+		r = tb_fake_server_start(tb.fake, path);
+		assert_eq(r, 0, "fake server: %d", r);
+		r = luo_ctx_opts_set_fake_socket(tb.opts, path);
+		assert_eq(r, 0, "luo_ctx_opts_set_fake_socket: %d", r);
 	} else {
 		r = luo_ctx_opts_set_device(tb.opts, tb_device_path());
 		assert_eq(r, 0, "luo_ctx_opts_set_device: %d", r);
@@ -74,6 +87,7 @@ void tb_end(void)
 	tb.ctx = luo_ctx_unref(tb.ctx);
 	luo_ctx_opts_free(tb.opts);
 	tb.opts = NULL;
+	tb_fake_server_stop();
 	tb.fake = luo_fake_unref(tb.fake);
 	after = fd_count();
 	if (after != tb.fds_before) {

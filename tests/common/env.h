@@ -6,6 +6,9 @@
  * The backend is chosen at run time by LIBLUO_TEST_BACKEND:
  *   fake   (default) every test gets a fresh in-memory fake kernel
  *          (luo_fake_t) of the ABI it asks for;
+ *   fake-server  the same fake, reached through a fake-kernel server
+ *          (tests/common/fake-server.h): the wire protocol and the
+ *          server's descriptors instead of the in-process fake's;
  *   kernel the real /dev/liveupdate (or LIBLUO_TEST_DEVICE), mainline ABI
  *          only.  The device is single-open: tests run one at a time and
  *          every test closes what it opened.  There is no kexec, so tests
@@ -30,6 +33,8 @@ enum tb_backend {
 	TB_BACKEND_INVALID = -1,
 	TB_BACKEND_FAKE = 0,
 	TB_BACKEND_KERNEL = 1,
+	/* the fake, served by a fake-kernel server (fake-server.h) */
+	TB_BACKEND_FAKE_SERVER = 2,
 };
 
 /* The backend named by LIBLUO_TEST_BACKEND (fake when unset). */

@@ -57,13 +57,17 @@ static int setup(char *why, size_t len)
 	case TB_BACKEND_FAKE:
 		fprintf(stderr, "test-contract: backend fake\n");
 		return 0;
+	case TB_BACKEND_FAKE_SERVER:
+		fprintf(stderr, "test-contract: backend fake-server (the "
+			"fake behind a fake-kernel server)\n");
+		return 0;
 	case TB_BACKEND_KERNEL:
 		fprintf(stderr, "test-contract: backend kernel (%s); tests "
 			"that need the fake are skipped\n", tb_device_path());
 		return probe_kernel(why, len);
 	default:
-		snprintf(why, len, "LIBLUO_TEST_BACKEND must be 'fake' or "
-			 "'kernel'");
+		snprintf(why, len, "LIBLUO_TEST_BACKEND must be 'fake', "
+			 "'fake-server' or 'kernel'");
 		return 2;
 	}
 }
