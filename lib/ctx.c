@@ -234,7 +234,8 @@ LUOI_EXPORT int luo_ctx_new(const luo_ctx_opts_t *opts, luo_ctx_t **ret)
 		/* LIBLUO_FAKE=unix:PATH: a fake-kernel server */
 		r = luoi_backend_fake_socket_env(&ctx->backend);
 		if (r < 0) {
-			luoi_err(ctx, "LIBLUO_FAKE=%s: %s", getenv("LIBLUO_FAKE"),
+			luoi_err(ctx, "luo_ctx_new", "LIBLUO_FAKE=%s: %s",
+				 getenv("LIBLUO_FAKE"),
 				 r == -EINVAL ? "not unix:PATH" : strerror(-r));
 			return r;
 		}

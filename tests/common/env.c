@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "env.h"
 #include "fake-server.h"
+
+/* the fake server's socket, for tb_opts_same_kernel() */
+static char tb_server_path[108];
 #include "fd-count.h"
 #include "harness.h"
 #include "leak-check.h"
@@ -65,7 +68,7 @@ void tb_begin(enum luo_abi abi)
 		r = luo_ctx_opts_set_fake(tb.opts, tb.fake);
 		assert_eq(r, 0, "luo_ctx_opts_set_fake: %d", r);
 	} else if (tb_backend() == TB_BACKEND_FAKE_SERVER) {
-		char path[108];
+		char *path = tb_server_path;
 
 		r = luo_fake_new(abi, &tb.fake);
 		assert_eq(r, 0, "luo_fake_new: %d", r);
@@ -77,6 +80,19 @@ void tb_begin(enum luo_abi abi)
 		r = luo_ctx_opts_set_device(tb.opts, tb_device_path());
 		assert_eq(r, 0, "luo_ctx_opts_set_device: %d", r);
 	}
+}
+
+void tb_opts_same_kernel(luo_ctx_opts_t *opts)
+{
+	int r;
+
+	if (tb_backend() == TB_BACKEND_FAKE)
+		r = luo_ctx_opts_set_fake(opts, tb.fake);
+	else if (tb_backend() == TB_BACKEND_FAKE_SERVER)
+		r = luo_ctx_opts_set_fake_socket(opts, tb_server_path);
+	else
+		r = luo_ctx_opts_set_device(opts, tb_device_path());
+	assert_eq(r, 0, "pointing options at the test's kernel: %d", r);
 }
 
 void tb_end(void)

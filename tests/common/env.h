@@ -64,6 +64,10 @@ void tb_require_fake(const char *why);
 /* Skip the current test unless it runs against the real kernel. */
 void tb_require_kernel(const char *why);
 
+/* Point @opts at this test's kernel (the fake, the fake server, or the
+ * device), for contexts a test makes itself. */
+void tb_opts_same_kernel(luo_ctx_opts_t *opts);
+
 /* tb.ctx, created from tb.opts on first use. */
 luo_ctx_t *tb_ctx(void);
 /* A new context from tb.opts; asserts success. */

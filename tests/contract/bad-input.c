@@ -1682,10 +1682,7 @@ CALL(c_spfl_no_record)
 	/* the fixture's context lets the device go to this one */
 	expect_ok(luo_ctx_close_device(f->ctx));
 	expect_ok(luo_ctx_opts_new(&opts));
-	if (tb.fake)
-		expect_ok(luo_ctx_opts_set_fake(opts, tb.fake));
-	else
-		expect_ok(luo_ctx_opts_set_device(opts, tb_device_path()));
+	tb_opts_same_kernel(opts);
 	expect_ok(luo_ctx_opts_set_record(opts, false));
 	expect_ok(luo_ctx_new(opts, &ctx));
 	luo_ctx_opts_free(opts);
@@ -2167,10 +2164,7 @@ CALL(c_fds_valid_nodev)
 	int r;
 
 	expect_ok(luo_ctx_opts_new(&opts));
-	if (tb.fake)
-		expect_ok(luo_ctx_opts_set_fake(opts, tb.fake));
-	else
-		expect_ok(luo_ctx_opts_set_device(opts, tb_device_path()));
+	tb_opts_same_kernel(opts);
 	expect_ok(luo_ctx_opts_set_open_device(opts, false));
 	expect_ok(luo_ctx_new(opts, &ctx));
 	luo_ctx_opts_free(opts);

@@ -333,8 +333,7 @@ static luo_ctx_t *new_deviceless_ctx(void)
 	luo_ctx_t *ctx = NULL;
 
 	expect_ok(luo_ctx_opts_new(&opts));
-	if (tb.fake)
-		expect_ok(luo_ctx_opts_set_fake(opts, tb.fake));
+	tb_opts_same_kernel(opts);
 	expect_ok(luo_ctx_opts_set_open_device(opts, false));
 	/* the device is held by tb_ctx(): a context with it would be -EBUSY */
 	expect_ok(luo_ctx_new(opts, &ctx));

@@ -354,10 +354,10 @@ static void serve_identify(struct luofs *s, struct handle *h, int tx)
 {
 	struct luoi_fw_reply rep;
 
-	if (h->kind != HK_SESSION)
+	/* a handle of a previous boot is no session of this kernel: the
+	 * in-process fake's answer (fake/dispatch.c), one model */
+	if (h->kind != HK_SESSION || h->boot != luo_fake_get_boot(s->fake))
 		reply_init(&rep, LUOI_FW_IDENTIFY, -ENOTTY);
-	else if (h->boot != luo_fake_get_boot(s->fake))
-		reply_init(&rep, LUOI_FW_IDENTIFY, -ENODEV);
 	else {
 		reply_init(&rep, LUOI_FW_IDENTIFY, 0);
 		memcpy(rep.name, h->name, sizeof(rep.name));
