@@ -28,7 +28,8 @@ struct line {
 static struct line lines[256];
 static int nlines;
 
-static void capture(void *userdata, int priority, const char *file, int line,
+static void __attribute__((format(printf, 6, 0)))
+capture(void *userdata, int priority, const char *file, int line,
 		    const char *fn, const char *format, va_list args)
 {
 	struct line *l;
