@@ -412,7 +412,9 @@ int luoi_fw_ioctl(int fd, unsigned long request, void *arg)
 	}
 	if (rep.out_off + (size_t)rep.out_len > want)
 		return -EPROTO;
-	r = write_user((char *)arg + rep.out_off, a, rep.out_len);
+	/* a request without an argument (RFC PREPARE...) has nothing out */
+	r = rep.out_len ? write_user((char *)arg + rep.out_off, a, rep.out_len)
+			: 0;
 	if (r < 0)
 		return r; /* the passed descriptor is closed: released */
 	pfd = -1;

@@ -125,6 +125,9 @@ static int vmm_after(int sock)
 		fprintf(stderr, "vmm %d: guest memory differs\n", vm);
 		return 1;
 	}
+	munmap(ram, RAM_SIZE);
+	free(want);
+	close(fd);
 	r = luo_session_finish(s);
 	if (r)
 		die("finish", r);
