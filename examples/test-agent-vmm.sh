@@ -21,8 +21,11 @@ wait_for "$server" status >/dev/null 2>&1
 
 # boot 1: the agent and its VMMs, in a process group of their own
 setsid "$agent" before 2 >"$dir/boot1" & apid=$!
+vmms_preserved() { # the count is read on every try, not once
+	test "$(grep -c 'guest memory preserved' "$dir/boot1")" = 2
+}
 wait_for grep -q ready "$dir/boot1"
-wait_for test "$(grep -c 'guest memory preserved' "$dir/boot1")" = 2
+wait_for vmms_preserved
 "$server" kexec >/dev/null             # the live update...
 kill -- -$apid; wait $apid 2>/dev/null || true # ...ends boot 1's processes
 echo "ok 1 - boot 1: two VMMs preserved their memory in the agent's sessions"
