@@ -227,6 +227,9 @@ fi
 hold_signal() {
 	sig=$1
 	shift
+	# not the last run's output: the background job truncates it only
+	# once it starts, and the loop below may look before
+	rm -f "$tmp/hold.out" "$tmp/hold.err"
 	"$luoctl" "$@" >"$tmp/hold.out" 2>"$tmp/hold.err" &
 	pid=$!
 	i=0
