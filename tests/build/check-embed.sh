@@ -161,6 +161,7 @@ include/libluo\.h
 include/libluo-fake\.h
 include/libluo-version\.h
 share/man/man1/luoctl\.1
+share/man/man1/luo-fake-server\.1
 share/man/man3/.*\.3" --force-fallback-for=libluo,libluo-fake \
 	-Dlibluo:luoctl=enabled -Dlibluo:fake=enabled \
 	-Dlibluo:devel=enabled -Dlibluo:man=enabled \
