@@ -51,8 +51,9 @@ quiet() {
 # --- the parent project -----------------------------------------------------
 parent=$tmp/parent
 mkdir -p "$parent/subprojects/libluo"
-cp "$src/tests/build/parent/tool.c" "$src/tests/build/parent/live-update.c" \
-	"$parent/"
+cp "$src/tests/build/parent/tool.c" "$parent/"
+# the parent's test of the live-update path: the consumer test's program
+cp "$src/tests/build/consumer/main.c" "$parent/live-update.c"
 # The README's recipe: the first ```meson block of its "## Linking" section.
 awk '/^## Linking/ { sec = 1; next }
      /^## / { sec = 0 }
